@@ -96,6 +96,9 @@ class WebhooksConfig:
     max_attempts: int = 6
     timeout_s: float = 10.0
     allow_private_targets: bool = False
+    # Retry n waits backoff_base_s * 2^(n-1) (±20 % jitter), at most backoff_max_s.
+    backoff_base_s: float = 2.0
+    backoff_max_s: float = 300.0
 
 
 @dataclass(frozen=True)
@@ -308,6 +311,8 @@ def _check(config: Config, problems: list[str]) -> None:
         problems.append(f"encoder.prefer: unknown encoder(s) {', '.join(sorted(bad))}")
     if config.storage.backend == "redis" and not config.storage.redis_url:
         problems.append("storage.redis_url: required when backend = 'redis'")
-    if config.server.public_url and not config.server.public_url.startswith(("http://", "https://")):
+    if config.server.public_url and not config.server.public_url.startswith(
+        ("http://", "https://")
+    ):
         problems.append("server.public_url: must start with http:// or https://")
     positive("storage", "retention_h", config.storage.retention_h)

@@ -1,0 +1,381 @@
+"""`render()`: a Spec becomes video.mp4 and poster.jpg in one FFmpeg run.
+
+Order of work: theme → plan (pure arithmetic) → sources resolved and probed (every problem
+named by its spec field) while the text cards are drawn → background and effect (cached) → one
+FFmpeg command, which writes the poster too. Everything temporary lives in one directory inside
+`output_dir` that is removed however the render ends; the video and poster appear under their
+final names only when both are complete.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import os
+import shutil
+import tempfile
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from PIL import Image
+
+import scenes
+import themes
+from renderer import effects, text
+from renderer.assets import resolve
+from renderer.audio import AudioSources
+from renderer.encoder import FALLBACK_ENCODER, encoder_args, is_session_limit, working_encoders
+from renderer.ffmpeg import FFmpegFailed, find_ffmpeg, run_ffmpeg
+from renderer.graph import CardLayer, GraphSources, SceneSources, build_command
+from renderer.plan import ClipVisual, RenderPlan, ScenePlan, StillVisual, build_plan
+from renderer.probe import MediaInfo, media_info
+from renderer.types import (
+    AssetError,
+    AssetPolicy,
+    ProgressCallback,
+    RenderCancelled,
+    RenderError,
+    RenderOptions,
+    RenderResult,
+)
+
+VIDEO_NAME = "video.mp4"
+POSTER_NAME = "poster.jpg"
+# PNG compression level for cards: they are read once, so writing fast beats writing small.
+PNG_LEVEL = 1
+# Media fetched and probed at once: downloads wait on the network, probes on FFmpeg.
+MEDIA_THREADS = 4
+# Bump when backgrounds are drawn differently, so cached ones are not reused.
+BACKGROUND_VERSION = 1
+# Entrance geometry, as fractions: how far a card slides up, how small a "pop" starts.
+SLIDE_FRACTION = 0.04
+POP_FROM = 0.8
+POP_OVERSHOOT = 1.06
+
+
+def render(
+    spec: scenes.Spec,
+    output_dir: Path,
+    options: RenderOptions,
+    *,
+    progress: ProgressCallback | None = None,
+    cancel: threading.Event | None = None,
+) -> RenderResult:
+    """Render `spec` to `output_dir/video.mp4` and `output_dir/poster.jpg`.
+
+    Progress is reported as (frames done, total frames). Setting `cancel` kills FFmpeg within a
+    poll interval and raises RenderCancelled. Problems raise RenderError (AssetError for media)
+    whose `field` names the spec field at fault, e.g. "scenes[2].src".
+    """
+    started = time.monotonic()
+    output_dir = Path(output_dir)
+    ffmpeg_path = find_ffmpeg(options.ffmpeg or "auto").path
+    theme = _load_theme(spec, options)
+    plan = build_plan(
+        spec, theme, size=options.size, preview=options.preview, quality=options.quality
+    )
+    try:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        tmp_dir = Path(tempfile.mkdtemp(prefix=".render-", dir=output_dir))
+    except OSError as exc:
+        raise RenderError(f"cannot write to {output_dir}: {exc.strerror or exc}") from None
+    try:
+        _check_cancel(cancel)
+        sources = _prepare(plan, theme, options, ffmpeg_path, tmp_dir, cancel)
+        _check_cancel(cancel)
+        encoder = _choose_encoder(ffmpeg_path, options)
+        video_tmp = tmp_dir / VIDEO_NAME
+        poster_tmp = tmp_dir / POSTER_NAME
+        encoder = _encode(ffmpeg_path, plan, sources, tmp_dir, encoder, options, progress, cancel)
+        if not poster_tmp.is_file():
+            raise RenderError("ffmpeg finished without writing the poster")
+        video_path = output_dir / VIDEO_NAME
+        poster_path = output_dir / POSTER_NAME
+        video_tmp.replace(video_path)
+        poster_tmp.replace(poster_path)
+    except OSError as exc:  # a full disk, a vanished directory: a failed render, not a crash
+        raise RenderError(f"cannot write the render: {exc.strerror or exc}") from None
+    finally:
+        shutil.rmtree(tmp_dir, ignore_errors=True)
+    if progress is not None:
+        with contextlib.suppress(Exception):  # the caller's bookkeeping cannot fail the render
+            progress(plan.total_frames, plan.total_frames)
+    return RenderResult(
+        video_path=video_path,
+        poster_path=poster_path,
+        duration_s=plan.duration_s,
+        width=plan.width,
+        height=plan.height,
+        fps=plan.fps,
+        frames=plan.total_frames,
+        size_bytes=video_path.stat().st_size,
+        encoder=encoder,
+        render_s=round(time.monotonic() - started, 3),
+    )
+
+
+def _check_cancel(cancel: threading.Event | None) -> None:
+    if cancel is not None and cancel.is_set():
+        raise RenderCancelled()
+
+
+def _load_theme(spec: scenes.Spec, options: RenderOptions) -> themes.Theme:
+    try:
+        return themes.load_theme(spec.theme, dirs=options.theme_dirs)
+    except themes.ThemeError as exc:
+        raise RenderError(str(exc), "theme") from None
+
+
+# --- sources ------------------------------------------------------------------------------
+
+
+def _prepare(
+    plan: RenderPlan,
+    theme: themes.Theme,
+    options: RenderOptions,
+    ffmpeg_path: str,
+    tmp_dir: Path,
+    cancel: threading.Event | None,
+) -> GraphSources:
+    policy = options.assets
+    # Fetching and probing media waits on the network and on FFmpeg: done in threads while
+    # this one draws the text cards. Problems are raised in spec order, whichever came first.
+    pool = ThreadPoolExecutor(MEDIA_THREADS, thread_name_prefix="media")
+    try:
+        visuals = {
+            scene.index: pool.submit(_visual_source, scene, policy, ffmpeg_path)
+            for scene in plan.scenes
+            if isinstance(scene.visual, StillVisual | ClipVisual)
+        }
+        audio = pool.submit(_audio_sources, plan, policy, ffmpeg_path)
+        cards = []
+        for scene in plan.scenes:
+            _check_cancel(cancel)
+            cards.append(_card(plan, scene, theme, tmp_dir))
+        scene_sources = []
+        for scene, card in zip(plan.scenes, cards, strict=True):
+            found = visuals[scene.index].result() if scene.index in visuals else (None, None)
+            scene_sources.append(SceneSources(found[0], found[1], card))
+        audio_sources = audio.result()
+    finally:
+        # On failure or cancel, do not wait: a download still running ends by its own
+        # deadline, and its file only ever lands in the cache.
+        pool.shutdown(wait=False, cancel_futures=True)
+    _check_cancel(cancel)
+    return GraphSources(
+        scenes=tuple(scene_sources),
+        background=_background(theme, plan.size, Path(policy.cache_dir)),
+        background_colour=theme.colors.background,
+        blur_contain=theme.background == "blur",
+        audio=audio_sources,
+        effect_clip=_effect_clip(theme, plan, policy, ffmpeg_path),
+        effect_filter=effects.effect_filter(theme),
+    )
+
+
+def _visual_source(
+    scene: ScenePlan, policy: AssetPolicy, ffmpeg_path: str
+) -> tuple[Path, MediaInfo]:
+    visual = scene.visual
+    assert isinstance(visual, StillVisual | ClipVisual)
+    media = resolve(visual.src, visual.field, policy)
+    info = _probe(ffmpeg_path, media, visual.field)
+    if not info.has_video:
+        kind = "an image" if isinstance(visual, StillVisual) else "a video"
+        raise AssetError(f"not {kind}: {visual.src[:200]}", visual.field)
+    clip_s = info.duration_s if isinstance(visual, ClipVisual) else None
+    if isinstance(visual, ClipVisual) and clip_s is not None and visual.start_s >= clip_s:
+        raise RenderError(
+            f"starts at {visual.start_s:g}s but the clip is {clip_s:g}s long",
+            f"{scene.field}.start",
+        )
+    return media, info
+
+
+def _probe(ffmpeg_path: str, path: Path, field: str) -> MediaInfo:
+    try:
+        return media_info(ffmpeg_path, path)
+    except RenderError as exc:
+        raise AssetError(exc.message, field) from None
+
+
+def _audio_sources(plan: RenderPlan, policy: AssetPolicy, ffmpeg_path: str) -> AudioSources:
+    music = None
+    if plan.audio.music is not None:
+        music_policy = policy
+        if plan.audio.music.base_dir is not None:
+            # Theme music belongs to whoever installed the theme, next to its file.
+            music_policy = dataclasses.replace(
+                policy, allow_any_local=True, base_dir=plan.audio.music.base_dir
+            )
+        music = _audio_file(plan.audio.music.src, plan.audio.music.field, music_policy, ffmpeg_path)
+    voices = tuple(
+        _audio_file(voice.src, voice.field, policy, ffmpeg_path) for voice in plan.audio.voices
+    )
+    return AudioSources(music, voices)
+
+
+def _audio_file(src: str, field: str, policy: AssetPolicy, ffmpeg_path: str) -> Path:
+    path = resolve(src, field, policy)
+    if not _probe(ffmpeg_path, path, field).has_audio:
+        raise AssetError(f"has no audio: {src[:200]}", field)
+    return path
+
+
+def _effect_clip(
+    theme: themes.Theme, plan: RenderPlan, policy: AssetPolicy, ffmpeg_path: str
+) -> Path | None:
+    try:
+        return effects.overlay_clip(
+            theme, plan.size, plan.fps, Path(policy.cache_dir) / "effects", ffmpeg_path
+        )
+    except RenderError:
+        raise
+    except OSError as exc:
+        raise RenderError(f"cannot make the {theme.effect} effect: {exc}", "theme") from None
+
+
+def _background(theme: themes.Theme, size: tuple[int, int], cache_dir: Path) -> Path:
+    """The theme's background at `size`, drawn once and kept in the cache dir (a 1080x1920
+    gradient takes a fifth of a second to draw; a warm worker renders many of the same)."""
+    identity = repr(dataclasses.replace(theme, source="")) + f"{size}/v{BACKGROUND_VERSION}"
+    key = hashlib.sha256(identity.encode()).hexdigest()[:24]
+    path = cache_dir / "backgrounds" / f"{theme.name}-{size[0]}x{size[1]}-{key}.png"
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f".{path.name}.{uuid.uuid4().hex}.part")
+        try:
+            text.draw_background(theme, size).save(partial, format="PNG", compress_level=PNG_LEVEL)
+            os.replace(partial, path)
+        finally:
+            partial.unlink(missing_ok=True)
+    return path
+
+
+# --- text cards ---------------------------------------------------------------------------
+
+
+def _card(
+    plan: RenderPlan, scene: ScenePlan, theme: themes.Theme, tmp_dir: Path
+) -> CardLayer | None:
+    """The scene's card cropped to its ink, written once (or as pop frames)."""
+    if scene.text is None:
+        return None
+    try:
+        card = text.draw_card(scene.scene, theme, plan.size)
+    except (OSError, ValueError) as exc:
+        raise RenderError(f"cannot draw the text: {exc}", scene.field) from None
+    if card is None:
+        return None
+    ink = card.getchannel("A").getbbox()
+    if ink is None:
+        return None
+    animation, steps = scene.text.animation, scene.text.animation_frames
+    x0, y0, x1, y1 = ink
+    width, height = plan.size
+    if animation == "pop":
+        grow_x = round((x1 - x0) * (POP_OVERSHOOT - 1) / 2) + 1
+        grow_y = round((y1 - y0) * (POP_OVERSHOOT - 1) / 2) + 1
+        x0, y0, x1, y1 = x0 - grow_x, y0 - grow_y, x1 + grow_x, y1 + grow_y
+    # Even origin: yuv420p overlays land on even pixels, so the card does not shift by one.
+    x0, y0 = max(0, x0) & ~1, max(0, y0) & ~1
+    x1, y1 = min(width, x1), min(height, y1)
+    settled = card.crop((x0, y0, x1, y1))
+    frames = [settled]
+    if animation == "pop" and steps:
+        inked = card.crop(ink)
+        centre = ((ink[0] + ink[2]) / 2 - x0, (ink[1] + ink[3]) / 2 - y0)
+        frames = [_pop_frame(inked, settled.size, centre, i / steps) for i in range(steps)]
+        frames.append(settled)
+    pattern = tmp_dir / f"card-{scene.index}-%03d.png"
+    for number, frame in enumerate(frames):
+        frame.save(str(pattern) % number, compress_level=PNG_LEVEL)
+    fades = animation in ("fade", "slide-up")
+    return CardLayer(
+        pattern,
+        len(frames),
+        x0,
+        y0,
+        fade_frames=steps if fades else 0,
+        slide_px=round(SLIDE_FRACTION * height) if animation == "slide-up" else 0,
+    )
+
+
+def _pop_frame(
+    inked: Image.Image, canvas: tuple[int, int], centre: tuple[float, float], progress: float
+) -> Image.Image:
+    """The card at `progress` of a pop: scaled about its centre, overshooting, fading in."""
+    overshoot = 1.70158  # ease-out-back: past full size, then back, like a card popping in
+    t = progress - 1
+    eased = 1 + (overshoot + 1) * t**3 + overshoot * t**2
+    scale = min(POP_OVERSHOOT, POP_FROM + (1 - POP_FROM) * eased)
+    width = max(1, round(inked.width * scale))
+    height = max(1, round(inked.height * scale))
+    grown = _with_opacity(inked, min(1.0, progress * 2)).resize(
+        (width, height), Image.Resampling.BILINEAR
+    )
+    frame = Image.new("RGBA", canvas, (0, 0, 0, 0))
+    left, top = round(centre[0] - width / 2), round(centre[1] - height / 2)
+    # At a frame edge the canvas could not grow: what overshoots it is cut off.
+    grown = grown.crop((max(0, -left), max(0, -top), width, height))
+    frame.alpha_composite(grown, (max(0, left), max(0, top)))
+    return frame
+
+
+def _with_opacity(image: Image.Image, opacity: float) -> Image.Image:
+    faded = image.copy()
+    faded.putalpha(image.getchannel("A").point(lambda value: round(value * opacity)))
+    return faded
+
+
+# --- encoding -----------------------------------------------------------------------------
+
+
+def _choose_encoder(ffmpeg_path: str, options: RenderOptions) -> str:
+    if options.encoder:
+        return options.encoder
+    working = working_encoders(ffmpeg_path, options.prefer)
+    if working:
+        return working[0]
+    if FALLBACK_ENCODER not in options.prefer and working_encoders(
+        ffmpeg_path, (FALLBACK_ENCODER,)
+    ):
+        return FALLBACK_ENCODER
+    raise RenderError(f"no working H.264 encoder among {', '.join(options.prefer)}")
+
+
+def _encode(
+    ffmpeg_path: str,
+    plan: RenderPlan,
+    sources: GraphSources,
+    tmp_dir: Path,
+    encoder: str,
+    options: RenderOptions,
+    progress: ProgressCallback | None,
+    cancel: threading.Event | None,
+) -> str:
+    """Run the render; returns the encoder that made it (NVENC may hand over to libx264)."""
+    while True:
+        args = build_command(
+            ffmpeg_path,
+            plan,
+            sources,
+            tmp_dir,
+            tmp_dir / VIDEO_NAME,
+            tmp_dir / POSTER_NAME,
+            encoder_args(encoder, plan.quality, options.threads),
+            options.threads,
+        )
+        try:
+            run_ffmpeg(args, total_frames=plan.total_frames, progress=progress, cancel=cancel)
+            return encoder
+        except FFmpegFailed as exc:
+            # Every NVENC session taken (consumer cards cap them): this render goes to the CPU.
+            if encoder != FALLBACK_ENCODER and is_session_limit(exc.stderr):
+                encoder = FALLBACK_ENCODER
+                continue
+            raise RenderError(exc.message) from None

@@ -1,0 +1,89 @@
+"""Helpers every adapter uses: the service, the caller, JSON bodies and query parameters."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp import web
+
+from scenes import FieldError
+from server.auth import principal_of
+from server.errors import JobNotFound, ValidationFailed
+from server.jobs import Job
+from server.service import JobService, visible_to
+
+MAX_PAGE = 200
+
+
+def service_of(request: web.Request) -> JobService:
+    from server.app import SERVICE
+
+    return request.app[SERVICE]
+
+
+async def read_json_object(request: web.Request) -> dict[str, Any]:
+    """The body as a JSON object, or a 400 naming `body`. Its size is bounded by the app's
+    `client_max_size` (413 past `[server] max_body_mb`)."""
+    raw = await request.read()
+    if not raw.strip():
+        raise ValidationFailed([FieldError("body", "required: a JSON object")], "empty body")
+    try:
+        data = json.loads(raw)
+    except UnicodeDecodeError:
+        raise ValidationFailed(
+            [FieldError("body", "must be UTF-8 JSON")], "malformed JSON"
+        ) from None
+    except json.JSONDecodeError as exc:
+        raise ValidationFailed(
+            [
+                FieldError(
+                    "body", f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+                )
+            ],
+            "malformed JSON",
+        ) from None
+    except RecursionError:
+        raise ValidationFailed(
+            [FieldError("body", "JSON nested too deeply")], "malformed JSON"
+        ) from None
+    if not isinstance(data, dict):
+        raise ValidationFailed([FieldError("body", "must be a JSON object")], "invalid request")
+    return data
+
+
+async def load_job(request: web.Request, job_id: str) -> Job:
+    """The job, if it exists and the caller may see it; else 404 (never 403: ids stay secret)."""
+    job = await service_of(request).get(job_id)
+    if job is None or not visible_to(job, principal_of(request)):
+        raise JobNotFound(job_id)
+    return job
+
+
+def int_param(request: web.Request, name: str, default: int, lo: int, hi: int) -> int:
+    raw = request.query.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValidationFailed([FieldError(name, "must be an integer")]) from None
+    if not lo <= value <= hi:
+        raise ValidationFailed([FieldError(name, f"must be between {lo} and {hi}")])
+    return value
+
+
+def bool_param(request: web.Request, name: str) -> bool | None:
+    raw = request.query.get(name)
+    if raw is None:
+        return None
+    lowered = raw.strip().lower()
+    if lowered in ("", "1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ValidationFailed([FieldError(name, "must be true or false")])
+
+
+def idempotency_key(request: web.Request) -> str | None:
+    return request.headers.get("Idempotency-Key")

@@ -1,0 +1,217 @@
+"""The Django app's contract (concurrent-requests-guide.md): `POST /api/reels/` renders and
+answers with the finished reel (sync), or at once with 202 and the id (`?async=true`, or
+`[server] async_processing = true`); `GET /api/reels/{id}/` polls. Status words: `pending`,
+`processing`, `done`, `failed`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from server.api.common import (
+    bool_param,
+    idempotency_key,
+    int_param,
+    load_job,
+    read_json_object,
+    service_of,
+)
+from server.auth import principal_of
+from server.jobs import Api, Job, JobState
+from server.webhooks import iso_time
+
+STATUS_WORDS = {
+    JobState.QUEUED: "pending",
+    JobState.PROCESSING: "processing",
+    JobState.COMPLETED: "done",
+    JobState.FAILED: "failed",
+    JobState.CANCELLED: "failed",
+}
+ENVELOPE = ("webhook_url", "priority", "metadata")
+
+
+def reel(job: Job, request: web.Request) -> dict[str, Any]:
+    result = job.result or {}
+    return {
+        "id": job.id,
+        "status": STATUS_WORDS[job.state],
+        "progress": round(job.progress),
+        "video_url": result.get("video_url"),
+        "poster_url": result.get("poster_url"),
+        "duration_s": result.get("duration_s"),
+        "error": job.error if job.state in (JobState.FAILED, JobState.CANCELLED) else None,
+        "metadata": job.metadata,
+        "created_at": iso_time(job.created_at),
+        "started_at": iso_time(job.started_at) if job.started_at else None,
+        "finished_at": iso_time(job.finished_at) if job.finished_at else None,
+        "status_url": str(request.url.with_path(f"/api/reels/{job.id}/").with_query(None)),
+    }
+
+
+async def create(request: web.Request) -> web.Response:
+    body = await read_json_object(request)
+    service = service_of(request)
+    wants_async = bool_param(request, "async")
+    if wants_async is None:
+        wants_async = service.config.server.async_processing
+    job = await service.submit(
+        {k: v for k, v in body.items() if k not in ENVELOPE},
+        api=Api.REELS,
+        owner=principal_of(request),
+        webhook_url=body.get("webhook_url"),
+        priority=body.get("priority", 0),
+        metadata=body.get("metadata"),
+        idempotency_key=idempotency_key(request),
+    )
+    if not wants_async:
+        job = await service.wait_terminal(job.id, service.config.server.sync_wait_s)
+    if job.terminal:
+        return web.json_response(reel(job, request), status=200)
+    out = reel(job, request)
+    out["message"] = (
+        "Accepted; poll status_url for the result"
+        if wants_async
+        else "Still rendering after the wait limit; poll status_url for the result"
+    )
+    return web.json_response(out, status=202)
+
+
+async def detail(request: web.Request) -> web.Response:
+    job = await load_job(request, request.match_info["id"])
+    return web.json_response(reel(job, request))
+
+
+async def listing(request: web.Request) -> web.Response:
+    service = service_of(request)
+    limit = int_param(request, "limit", 20, 1, 200)
+    offset = int_param(request, "offset", 0, 0, 10**9)
+    owner = principal_of(request)
+    jobs = await service.list(limit=limit, offset=offset, owner=owner)
+    total = await service.count(owner=owner)
+    return web.json_response({"count": total, "results": [reel(j, request) for j in jobs]})
+
+
+def setup(app: web.Application) -> None:
+    for path in ("/api/reels/", "/api/reels"):
+        app.router.add_post(path, create)
+        app.router.add_get(path, listing)
+    for path in ("/api/reels/{id}/", "/api/reels/{id}"):
+        app.router.add_get(path, detail)
+
+
+_REEL = {
+    "type": "object",
+    "required": ["id", "status"],
+    "properties": {
+        "id": {"type": "string"},
+        "status": {"type": "string", "enum": ["pending", "processing", "done", "failed"]},
+        "progress": {"type": "integer"},
+        "video_url": {"type": ["string", "null"]},
+        "poster_url": {"type": ["string", "null"]},
+        "duration_s": {"type": ["number", "null"]},
+        "error": {"type": ["string", "null"]},
+        "metadata": {"type": "object"},
+        "created_at": {"type": "string", "format": "date-time"},
+        "started_at": {"type": ["string", "null"]},
+        "finished_at": {"type": ["string", "null"]},
+        "status_url": {"type": "string"},
+        "message": {"type": "string"},
+    },
+}
+_REEL_RESPONSE = {
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Reel"}}}
+}
+
+OPENAPI_SCHEMAS: dict[str, Any] = {"Reel": _REEL}
+OPENAPI_PATHS: dict[str, Any] = {
+    "/api/reels/": {
+        "post": {
+            "tags": ["reels"],
+            "summary": "Render a reel; waits for it unless async",
+            "parameters": [
+                {
+                    "name": "async",
+                    "in": "query",
+                    "schema": {"type": "boolean"},
+                    "description": "answer 202 at once (default: [server] async_processing)",
+                },
+                {"$ref": "#/components/parameters/IdempotencyKey"},
+            ],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "allOf": [
+                                {"$ref": "#/components/schemas/Spec"},
+                                {
+                                    "type": "object",
+                                    "properties": {
+                                        "webhook_url": {"type": "string", "format": "uri"},
+                                        "priority": {"type": "integer", "minimum": 0, "maximum": 9},
+                                        "metadata": {"type": "object"},
+                                    },
+                                },
+                            ]
+                        }
+                    }
+                },
+            },
+            "responses": {
+                "200": {"description": "Finished (done or failed)", **_REEL_RESPONSE},
+                "202": {"description": "Accepted; still rendering", **_REEL_RESPONSE},
+                "400": {"$ref": "#/components/responses/Invalid"},
+                "401": {"$ref": "#/components/responses/Unauthorized"},
+                "413": {"$ref": "#/components/responses/TooLarge"},
+                "429": {"$ref": "#/components/responses/QueueFull"},
+            },
+        },
+        "get": {
+            "tags": ["reels"],
+            "summary": "The caller's reels, newest first",
+            "parameters": [
+                {
+                    "name": "limit",
+                    "in": "query",
+                    "schema": {"type": "integer", "minimum": 1, "maximum": 200},
+                },
+                {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+            ],
+            "responses": {
+                "200": {
+                    "description": "A page of reels",
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {
+                                    "count": {"type": "integer"},
+                                    "results": {
+                                        "type": "array",
+                                        "items": {"$ref": "#/components/schemas/Reel"},
+                                    },
+                                },
+                            }
+                        }
+                    },
+                },
+                "401": {"$ref": "#/components/responses/Unauthorized"},
+            },
+        },
+    },
+    "/api/reels/{id}/": {
+        "get": {
+            "tags": ["reels"],
+            "summary": "One reel's status and video URL",
+            "parameters": [
+                {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
+            ],
+            "responses": {
+                "200": {"description": "The reel", **_REEL_RESPONSE},
+                "401": {"$ref": "#/components/responses/Unauthorized"},
+                "404": {"$ref": "#/components/responses/NotFound"},
+            },
+        }
+    },
+}

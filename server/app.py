@@ -1,0 +1,229 @@
+"""The aiohttp application: state behind typed `AppKey`s, resources opened and closed in
+`cleanup_ctx`, one error middleware, and the API adapters registered from one list.
+
+    app = create_app(config)          # nothing opened yet
+    web.run_app(app)                  # or `reelfarm serve` (server.lifecycle), which adds
+                                      # signal handling, draining and reloads
+
+An adapter is a module in `server/api/` with `setup(app)` (routes, formatters) and, for the
+OpenAPI document, `OPENAPI_PATHS` (and optionally `OPENAPI_SCHEMAS`). Add it to `API_MODULES`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import traceback
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+import psutil
+from aiohttp import web
+
+from server import auth, capacity
+from server.api import health, native, node, openapi, reels, runpod
+from server.config import Config
+from server.errors import QueueFull, ServiceError, Unavailable, ValidationFailed
+from server.logs import EventLog
+from server.metrics import Metrics
+from server.scheduler import Scheduler
+from server.service import JobService
+from server.store import JobStore, make_store
+from server.sweeper import Sweeper
+from server.webhooks import WebhookSender
+
+if TYPE_CHECKING:
+    from renderer.pool import WorkerPool
+    from server.admission import Admission
+
+# The API adapters, in registration order. Each exposes setup(app) and OPENAPI_PATHS.
+API_MODULES: tuple[ModuleType, ...] = (health, node, reels, native, runpod, openapi)
+
+CONFIG = web.AppKey("config", Config)  # as loaded at start; the live one is SERVICE.config
+CONFIG_PATH = web.AppKey("config_path", str)  # "" when built from defaults/overrides
+STORE = web.AppKey("store", JobStore)
+SERVICE = web.AppKey("service", JobService)
+SCHEDULER = web.AppKey("scheduler", Scheduler)
+POOL = web.AppKey("pool", object)  # renderer.pool.WorkerPool
+ADMISSION = web.AppKey("admission", object)  # server.admission.Admission
+METRICS = web.AppKey("metrics", Metrics)
+AUTH = web.AppKey("auth", auth.Authenticator)
+WEBHOOKS = web.AppKey("webhooks", WebhookSender)
+SWEEPER = web.AppKey("sweeper", Sweeper)
+MODULES = web.AppKey("api_modules", tuple)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def create_app(config: Config, *, config_path: str | Path | None = None) -> web.Application:
+    """Build the app; the store, pool, scheduler and webhook sender start with it."""
+    metrics = Metrics(data_dir=config.storage.data_dir)
+    authenticator = auth.Authenticator(config.auth)
+    app = web.Application(
+        client_max_size=int(config.server.max_body_mb * 2**20),
+        middlewares=[
+            metrics.middleware,  # outermost: sees the final status of every answer
+            error_middleware,
+            auth.middleware(authenticator, on_refused=lambda r: _refused(metrics, r)),
+        ],
+    )
+    node_id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+    store = make_store(config.storage)
+    service = JobService(store, config, metrics=metrics, node_id=node_id)
+    sender = WebhookSender(
+        store,
+        node_id=node_id,
+        config=lambda: service.config.webhooks,
+        on_delivered=metrics.webhook_delivered,
+    )
+    service.set_outbox_listener(sender.wake)
+    admission = _make_admission(config)
+    pool = _make_pool(config, service, metrics)
+
+    app[CONFIG] = config
+    app[CONFIG_PATH] = str(config_path or "")
+    app[METRICS] = metrics
+    app[AUTH] = authenticator
+    app[STORE] = store
+    app[SERVICE] = service
+    app[WEBHOOKS] = sender
+    app[ADMISSION] = admission
+    app[POOL] = pool
+    app[SCHEDULER] = Scheduler(service, pool, admission=admission, metrics=metrics)
+    app[SWEEPER] = Sweeper(service)
+    app[MODULES] = API_MODULES
+
+    app.router.add_get("/metrics", metrics.handle_metrics)
+    for module in API_MODULES:
+        module.setup(app)
+    app.cleanup_ctx.append(_lifecycle)
+    return app
+
+
+async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
+    """Open in dependency order, close in reverse; a failure part-way closes what opened."""
+    store = app[STORE]
+    await store.open()
+    try:
+        await app[SWEEPER].start()  # requeues the last run's orphans before any claim
+        await app[WEBHOOKS].start()
+        await app[SCHEDULER].start()
+        yield
+    finally:
+        # serve() drains with the grace period first; here anything left is requeued.
+        await app[SCHEDULER].stop()
+        await _stop_pool(app)
+        await app[WEBHOOKS].stop()
+        await app[SWEEPER].stop()
+        admission = app[ADMISSION]
+        if admission is not None:
+            admission.close()  # type: ignore[attr-defined]
+        await store.close()
+
+
+async def _stop_pool(app: web.Application) -> None:
+    pool: WorkerPool = app[POOL]  # type: ignore[assignment]
+    await pool.stop()
+
+
+def pool_size(config: Config) -> tuple[int, int]:
+    """(slots, render threads) from `[pool]`; "auto" by the rule in `server.capacity`."""
+    cpus = os.cpu_count() or 1
+    if isinstance(config.pool.max_concurrent, int):
+        slots = config.pool.max_concurrent
+    else:
+        available_mb = psutil.virtual_memory().available // 2**20
+        slots = capacity.auto_max_concurrent(cpus, available_mb, capacity.gpu_facts())
+    if isinstance(config.pool.render_threads, int):
+        threads = config.pool.render_threads
+    else:
+        threads = capacity.render_threads(cpus, slots)
+    return slots, threads
+
+
+def _make_pool(config: Config, service: JobService, metrics: Metrics) -> WorkerPool:
+    from renderer.pool import WorkerPool
+    from renderer.types import RenderOptions
+
+    slots, threads = pool_size(config)
+    options = RenderOptions(
+        ffmpeg=None if config.encoder.ffmpeg == "auto" else config.encoder.ffmpeg,
+        prefer=config.encoder.prefer,
+        theme_dirs=config.themes.dirs,
+        assets=service.asset_policy(),
+    )
+    log = EventLog()
+
+    def on_worker_restart(reason: str) -> None:
+        metrics.worker_restarted(reason)
+        log.warning("pool.worker_restarted", f"Render worker replaced: {reason}", reason=reason)
+
+    return WorkerPool(
+        slots,
+        options,
+        threads_per_render=threads,
+        nice=config.pool.worker_nice,
+        max_duration_s=config.admission.max_duration_s,
+        on_worker_restart=on_worker_restart,
+    )
+
+
+def _make_admission(config: Config) -> Admission:
+    from server.admission import Admission
+
+    return Admission(config.admission, config.storage.data_dir)
+
+
+def _refused(metrics: Metrics, request: web.Request) -> None:
+    if request.method == "POST":
+        metrics.job_refused("unauthorized")
+
+
+# ---- errors ----------------------------------------------------------------------------------
+def error_body(message: str, errors: list[dict[str, str]] | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"success": False, "error": message}
+    if errors is not None:
+        body["errors"] = errors
+    return body
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every failure becomes one JSON answer; a traceback goes to the log, never the client."""
+    try:
+        return await handler(request)
+    except ServiceError as exc:
+        return service_error_response(exc)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        message = exc.text if exc.text and not exc.text.startswith(f"{exc.status}:") else None
+        headers = {k: v for k, v in exc.headers.items() if k.lower() != "content-type"}
+        return web.json_response(
+            error_body(message or exc.reason), status=exc.status, headers=headers
+        )
+    except (asyncio.CancelledError, ConnectionResetError):
+        raise
+    except Exception:
+        incident = uuid.uuid4().hex[:12]
+        EventLog().error(
+            "http.internal_error",
+            f"{request.method} {request.path} failed (incident {incident}): "
+            + traceback.format_exc(),
+            incident=incident,
+        )
+        return web.json_response(error_body(f"internal error (incident {incident})"), status=500)
+
+
+def service_error_response(exc: ServiceError) -> web.Response:
+    headers = {}
+    errors = None
+    if isinstance(exc, ValidationFailed):
+        errors = [e.as_dict() for e in exc.errors]
+    if isinstance(exc, QueueFull | Unavailable):
+        headers["Retry-After"] = str(exc.retry_after_s)
+    return web.json_response(error_body(exc.message, errors), status=exc.status, headers=headers)

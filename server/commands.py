@@ -1,0 +1,84 @@
+"""`reelfarm serve` and `reelfarm check-config`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import ipaddress
+import json
+from pathlib import Path
+
+from server.config import Config, ConfigError, load_config
+
+DEFAULT_CONFIG = Path("config.toml")
+
+
+class CommandError(Exception):
+    """One line per problem; the CLI prints them and exits with `exit_code`."""
+
+    def __init__(self, message: str, exit_code: int = 2):
+        self.exit_code = exit_code
+        super().__init__(message)
+
+
+def config_path(arg: str | None) -> Path | None:
+    """The --config file, else ./config.toml when present, else embedded defaults."""
+    if arg:
+        return Path(arg)
+    return DEFAULT_CONFIG if DEFAULT_CONFIG.is_file() else None
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def serving_problems(config: Config) -> list[str]:
+    """What stops `serve` even though every key is well-formed."""
+    problems = []
+    if not config.auth.enabled and not is_loopback(config.server.host):
+        problems.append(
+            f"server.host: refusing to listen on {config.server.host} with no credentials: "
+            'set auth.basic_users or auth.api_keys, or use host = "127.0.0.1"'
+        )
+    if config.storage.backend != "sqlite":
+        problems.append(
+            f"storage.backend: {config.storage.backend!r} is not available in this version; "
+            "use 'sqlite'"
+        )
+    return problems
+
+
+def load(arg: str | None) -> tuple[Config, Path | None]:
+    path = config_path(arg)
+    try:
+        config = load_config(path)
+    except ConfigError as exc:
+        raise CommandError("\n".join(exc.problems)) from None
+    problems = serving_problems(config)
+    if problems:
+        raise CommandError("\n".join(problems))
+    return config, path
+
+
+def check_config(args: argparse.Namespace) -> int:
+    config, path = load(args.config)
+    print(f"# effective config ({path or 'embedded defaults'}, environment applied)")
+    print(json.dumps(config.as_dict(), indent=2))
+    return 0
+
+
+def serve(args: argparse.Namespace) -> int:
+    from server import lifecycle, logs
+
+    config, path = load(args.config)
+    logs.configure(config.server.log_format, config.server.log_level)
+    try:
+        asyncio.run(lifecycle.run(config, path))
+    except lifecycle.StartupError as exc:
+        raise CommandError(str(exc), exit_code=1) from None
+    return 0

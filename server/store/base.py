@@ -1,0 +1,185 @@
+"""The durable job store: the contract every backend (SQLite now, Redis next) implements.
+
+What a backend guarantees:
+
+- `add` is durable before it returns (an accepted job survives `kill -9`), applies the
+  idempotency key (same owner + key → the existing job) and the queue bound atomically.
+- The queue order is priority (9 first), then `queued_at`, then insertion order. A requeued
+  job keeps its `queued_at`, so it goes back to its old place; a retried one is stamped anew.
+- `claim` atomically moves the head of the queue to `processing` under a lease held by one node
+  (`lease_owner`, `lease_until`) and counts the attempt; `heartbeat` renews the leases of the
+  jobs a node is rendering and tells it which it has lost (cancelled elsewhere, or requeued
+  after its lease ran out). A node that dies stops renewing; `expired_leases` finds its jobs.
+- `save` is a compare-and-set on the job's state (and optionally its lease owner): two nodes,
+  or a cancel racing a completion, cannot both win. Webhook deliveries passed with it are
+  written in the same transaction (a transactional outbox), so an event is never sent for a
+  change that did not happen, nor lost for one that did.
+- The outbox hands out due deliveries one job at a time in event order (a job's `completed`
+  never overtakes its `started`), each under a short lease so several nodes can send.
+
+Only `server.service.JobService` writes jobs; adapters read through the service too.
+A Redis backend maps these to a sorted set per state (score = -priority, queued_at, seq),
+a hash per job, and Lua scripts (or WATCH/MULTI) for `add`, `claim` and `save`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from server.jobs import Job, JobState, WebhookEvent
+
+
+class QueueLimitReached(Exception):
+    """`add` refused: the queue already holds `max_queued` jobs."""
+
+    def __init__(self, queued: int):
+        self.queued = queued
+        super().__init__(f"queue is full ({queued} jobs queued)")
+
+
+@dataclass(frozen=True, slots=True)
+class ProgressUpdate:
+    progress: float
+    frames_done: int
+    frames_total: int
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookDelivery:
+    """One POST to make: the body is fixed when the event happens; the signature when sent."""
+
+    job_id: str
+    url: str
+    event: WebhookEvent
+    body: bytes
+    id: int | None = None  # assigned by the store
+    attempts: int = 0
+    next_attempt_at: float = 0.0
+    created_at: float = 0.0
+    last_error: str | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)  # extra headers (an adapter's own)
+
+
+class JobStore(Protocol):
+    """Durable jobs, an ordered queue with leases, and the webhook outbox."""
+
+    # True when this process is the only node on the store (SQLite with its lock file):
+    # every job found `processing` at start-up is then an orphan of a previous run.
+    exclusive: bool
+
+    async def open(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    # ---- jobs ------------------------------------------------------------------------------
+    async def add(self, job: Job, *, max_queued: int | None = None) -> tuple[Job, bool]:
+        """Insert a queued job; `(job, True)`, or `(existing, False)` for a repeated
+        idempotency key. Raises `QueueLimitReached` when `max_queued` jobs are queued."""
+        ...
+
+    async def get(self, job_id: str) -> Job | None: ...
+
+    async def find_by_idempotency_key(self, owner: str | None, key: str) -> Job | None: ...
+
+    async def list(
+        self,
+        *,
+        state: JobState | None = None,
+        owner: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> list[Job]:
+        """Newest first. `owner=None` lists every owner's jobs."""
+        ...
+
+    async def count(self, *, state: JobState | None = None, owner: str | None = None) -> int: ...
+
+    async def counts(self) -> dict[JobState, int]:
+        """Jobs per state (every state present, zero where none)."""
+        ...
+
+    async def active_counts(self) -> tuple[int, int]:
+        """(queued, processing): what every status answer and log line needs, kept cheap."""
+        ...
+
+    async def job_and_queue(self, job_id: str) -> tuple[Job | None, int | None, int, int]:
+        """(job, its 1-based queue position or None, queued, processing) in one round trip:
+        everything a status poll needs."""
+        ...
+
+    async def retried_count(self) -> int:
+        """Jobs that needed more than one attempt."""
+        ...
+
+    async def queued(self, *, limit: int, offset: int = 0) -> list[Job]:
+        """The queue in the order it will be served."""
+        ...
+
+    async def position(self, job_id: str) -> int | None:
+        """1-based place in the queue; None when the job is not queued."""
+        ...
+
+    async def active_by_owner(self) -> dict[str, int]:
+        """Processing jobs per owner (for per-key concurrency limits)."""
+        ...
+
+    async def claim(
+        self, node_id: str, *, lease_s: float, now: float, skip_owners: Collection[str] = ()
+    ) -> Job | None:
+        """Atomically move the first queued job (not of `skip_owners`) to processing under a
+        lease held by `node_id`; `attempts` + 1, `started_at` = now. None when none is due."""
+        ...
+
+    async def save(
+        self,
+        job: Job,
+        *,
+        expect: Collection[JobState],
+        expect_lease_owner: str | None = None,
+        outbox: Sequence[WebhookDelivery] = (),
+    ) -> bool:
+        """Write `job` whole if the stored one is in a state of `expect` (and held by
+        `expect_lease_owner`, when given), with `outbox` in the same transaction."""
+        ...
+
+    async def heartbeat(
+        self, node_id: str, progress: Mapping[str, ProgressUpdate], *, lease_s: float, now: float
+    ) -> set[str]:
+        """Renew the leases of `node_id`'s jobs in `progress` and record their progress.
+        Returns the ids among them this node no longer holds."""
+        ...
+
+    async def processing(self) -> list[Job]: ...
+
+    async def expired_leases(self, now: float) -> list[Job]: ...
+
+    async def expired_queued(self, now: float, *, limit: int) -> list[Job]: ...
+
+    async def finished_before(self, ts: float, *, limit: int) -> list[Job]:
+        """Terminal jobs finished before `ts` (retention sweep), oldest first."""
+        ...
+
+    async def delete(self, job_ids: Collection[str]) -> int:
+        """Remove jobs and their outbox rows."""
+        ...
+
+    # ---- webhook outbox --------------------------------------------------------------------
+    async def outbox_add(self, deliveries: Sequence[WebhookDelivery]) -> None: ...
+
+    async def outbox_claim(
+        self, node_id: str, *, now: float, limit: int, lease_s: float
+    ) -> list[WebhookDelivery]:
+        """Due deliveries, at most one per job (its oldest undelivered), leased to `node_id`."""
+        ...
+
+    async def outbox_done(self, delivery_id: int) -> None: ...
+
+    async def outbox_retry(
+        self, delivery_id: int, *, attempts: int, next_attempt_at: float, error: str
+    ) -> None: ...
+
+    async def outbox_give_up(self, delivery_id: int, *, attempts: int, error: str) -> None: ...
+
+    async def outbox_pending(self) -> int: ...

@@ -1,0 +1,62 @@
+"""Periodic upkeep: queued jobs past their TTL fail as expired, renders of dead nodes go back
+to the queue, and finished jobs past `retention_h` are deleted with their files."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+
+from server.logs import EventLog
+from server.service import JobService
+
+SWEEP_S = 1.0
+RETENTION_SWEEP_S = 600.0
+
+
+class Sweeper:
+    def __init__(self, service: JobService, *, sweep_s: float = SWEEP_S):
+        self._service = service
+        self._sweep_s = sweep_s
+        self._task: asyncio.Task[None] | None = None
+        self._log = EventLog()
+
+    async def start(self) -> None:
+        """Recover orphans of a previous run before anything is claimed, then sweep on."""
+        recovered = await self._service.recover_orphans()
+        if recovered:
+            self._log.emit(
+                "server.recovered",
+                f"Put {recovered} interrupted render(s) back in the queue",
+                recovered=recovered,
+            )
+        self._task = asyncio.create_task(self._run(), name="sweeper")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    def _retention_every_s(self) -> float:
+        # Often enough that nothing outlives retention_h by more than a tenth of it.
+        retention_s = self._service.config.storage.retention_h * 3600
+        return max(self._sweep_s, min(RETENTION_SWEEP_S, retention_s / 10))
+
+    async def _run(self) -> None:
+        last_retention = 0.0
+        while True:
+            try:
+                await self._service.expire_queued()
+                await self._service.recover_orphans()
+                if time.monotonic() - last_retention >= self._retention_every_s():
+                    last_retention = time.monotonic()
+                    swept = await self._service.sweep_retention()
+                    if swept:
+                        self._log.emit(
+                            "retention.swept", f"Deleted {swept} expired job(s)", swept=swept
+                        )
+            except Exception as exc:  # one failed sweep must not end the sweeping
+                self._log.error("sweeper.error", f"Sweep failed: {exc!r}")
+            await asyncio.sleep(self._sweep_s)
