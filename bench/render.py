@@ -363,7 +363,7 @@ def main() -> None:
     encoder = working_encoders(ffmpeg, ("h264_nvenc", "libx264"))[0]
     args_enc = encoder_args(encoder, "standard", args.threads)
     print(f"ffmpeg {ffmpeg}\nencoder {encoder}: {' '.join(args_enc)}\ncpus {os.cpu_count()}")
-    work = Path(tempfile.mkdtemp(prefix="reelfarm-bench-"))
+    work = Path(tempfile.mkdtemp(prefix="bench-render-", dir="/var/tmp"))
     results = []
     try:
         moviepy = None

@@ -1,6 +1,6 @@
 """The spec model: scene kinds, validation with field paths, JSON Schema.
 
-    spec = scenes.parse_spec(data, max_duration_s=300)   # raises SpecError
+spec = scenes.parse_spec(data, max_duration_s=300)   # raises SpecError
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from scenes.base import TRANSITION_TYPES, SceneBase, Transition
 from scenes.errors import FieldError, SpecError, from_validation_error
 from scenes.kinds import SCENE_KINDS
-from scenes.spec import FORMATS, DEFAULT_MAX_DURATION_S, Audio, Spec, json_schema, scene_kind_names
+from scenes.spec import DEFAULT_MAX_DURATION_S, FORMATS, Audio, Spec, json_schema, scene_kind_names
 
 
 def parse_spec(data: Any, *, max_duration_s: float = DEFAULT_MAX_DURATION_S) -> Spec:

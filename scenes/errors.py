@@ -99,7 +99,7 @@ def from_validation_error(exc: ValidationError, prefix: str = "") -> SpecError:
         path = format_path(tuple(error["loc"]), prefix)
         message = _message(error)
         # Whole-model checks phrase their own field ("height: required ..."): lift it into the path.
-        if error["type"] == "value_error" and ": " in message and not error["loc"][-1:] == ():
+        if error["type"] == "value_error" and ": " in message and error["loc"][-1:] != ():
             head, _, rest = message.partition(": ")
             if head.isidentifier():
                 path = f"{path}.{head}" if path else head
