@@ -60,8 +60,11 @@ def render(args: argparse.Namespace) -> int:
         size=size,
         preview=args.preview,
     )
-    output.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{output.stem}-", dir=output.parent))
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix=f".{output.stem}-", dir=output.parent))
+    except OSError as exc:
+        raise CommandError(f"{output.parent}: {exc.strerror or exc}") from None
     bar = None if args.quiet else ProgressBar(sys.stderr)
     try:
         result = render_spec(spec, work, options, progress=bar)
@@ -74,6 +77,8 @@ def render(args: argparse.Namespace) -> int:
         if bar is not None:
             bar.finish()
         raise CommandError(str(exc)) from None
+    except OSError as exc:
+        raise CommandError(f"{output}: {exc.strerror or exc}") from None
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print(

@@ -22,7 +22,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Literal
+from typing import IO, Literal
 
 from renderer.types import ProgressCallback, RenderCancelled, RenderError
 
@@ -188,9 +188,9 @@ def run_ffmpeg(
     return stderr
 
 
-def _read_progress(stream: object, total_frames: int, progress: ProgressCallback | None) -> None:
+def _read_progress(stream: IO[bytes], total_frames: int, progress: ProgressCallback | None) -> None:
     frames = 0
-    for raw in iter(stream.readline, b""):  # type: ignore[attr-defined]
+    for raw in iter(stream.readline, b""):
         key, _, value = raw.decode("utf-8", "replace").strip().partition("=")
         if key == "frame" and value.isdigit():
             frames = int(value)
@@ -204,8 +204,8 @@ def _report(progress: ProgressCallback, done: int, total: int) -> None:
         progress(done, total)
 
 
-def _read_stderr(stream: object, tail: deque[str]) -> None:
-    for raw in iter(stream.readline, b""):  # type: ignore[attr-defined]
+def _read_stderr(stream: IO[bytes], tail: deque[str]) -> None:
+    for raw in iter(stream.readline, b""):
         line = raw.decode("utf-8", "replace").rstrip()
         if line:
             tail.append(line[:500])

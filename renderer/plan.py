@@ -17,6 +17,8 @@ from pathlib import Path
 
 import scenes
 from scenes.base import SceneBase
+from scenes.kinds.image import ImageScene
+from scenes.kinds.video import VideoScene
 from themes import Theme
 
 # Spec transition names → FFmpeg xfade transitions; None is a hard cut.
@@ -260,19 +262,19 @@ def _frame_starts(durations: list[float], fps: int) -> list[int]:
 
 def _visual(index: int, scene: SceneBase) -> Visual:
     field = f"scenes[{index}]"
-    kind = getattr(scene, "type", "")
-    if kind == "image":
-        return StillVisual(scene.src, f"{field}.src", scene.motion, scene.fit)  # type: ignore[attr-defined]
-    if kind == "video":
+    if isinstance(scene, ImageScene):
+        return StillVisual(scene.src, f"{field}.src", scene.motion, scene.fit)
+    if isinstance(scene, VideoScene):
         return ClipVisual(
-            scene.src,  # type: ignore[attr-defined]
+            scene.src,
             f"{field}.src",
-            scene.start,  # type: ignore[attr-defined]
-            scene.fit,  # type: ignore[attr-defined]
-            scene.muted,  # type: ignore[attr-defined]
-            scene.volume,  # type: ignore[attr-defined]
-            scene.when_short,  # type: ignore[attr-defined]
+            scene.start,
+            scene.fit,
+            scene.muted,
+            scene.volume,
+            scene.when_short,
         )
+    # Every other kind is text over a background: the scene's photo or the theme's.
     if scene.background:
         return StillVisual(scene.background, f"{field}.background", "none", "cover")
     return ThemeVisual()
