@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -15,24 +15,6 @@ MAX_SRC_CHARS = 16 * 1024 * 1024
 MAX_SCENE_DURATION_S = 120.0
 MAX_TRANSITION_S = 3.0
 
-TRANSITION_TYPES = (
-    "none",
-    "fade",
-    "fadeblack",
-    "fadewhite",
-    "dissolve",
-    "slide-left",
-    "slide-right",
-    "slide-up",
-    "slide-down",
-    "wipe-left",
-    "wipe-right",
-    "wipe-up",
-    "wipe-down",
-    "zoom",
-    "circle",
-    "pixelize",
-)
 TransitionType = Literal[
     "none",
     "fade",
@@ -51,6 +33,7 @@ TransitionType = Literal[
     "circle",
     "pixelize",
 ]
+TRANSITION_TYPES: tuple[str, ...] = get_args(TransitionType)
 Motion = Literal["none", "zoom-in", "zoom-out", "pan-left", "pan-right", "pan-up", "pan-down"]
 Fit = Literal["cover", "contain"]
 

@@ -98,8 +98,8 @@ def from_validation_error(exc: ValidationError, prefix: str = "") -> SpecError:
     for error in exc.errors():
         path = format_path(tuple(error["loc"]), prefix)
         message = _message(error)
-        # Whole-model checks phrase their own field ("height: required ..."): lift it into the path.
-        if error["type"] == "value_error" and ": " in message and error["loc"][-1:] != ():
+        # Whole-model checks name their own field ("height: required ..."): lift it into the path.
+        if error["type"] == "value_error" and ": " in message:
             head, _, rest = message.partition(": ")
             if head.isidentifier():
                 path = f"{path}.{head}" if path else head

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from scenes.base import SceneBase, Src, StrictModel, Transition
+from scenes.base import Src, StrictModel, Transition
 from scenes.kinds import SCENE_KINDS
 
 FORMATS: dict[str, tuple[int, int]] = {
@@ -111,7 +111,6 @@ class Spec(StrictModel):
         return found
 
 
-SceneModel = SceneBase
 
 
 def scene_kind_names() -> list[str]:
