@@ -14,7 +14,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -59,6 +59,18 @@ def slow_spec(assets: Path, duration: float = 120.0) -> dict[str, Any]:
         "height": 854,
         "fps": 30,
         "scenes": [{"type": "image", "src": str(assets / "hubble.jpg"), "duration": duration}],
+        "output": {"quality": "draft"},
+    }
+
+
+def medium_spec(assets: Path) -> dict[str, Any]:
+    """A render of a couple of seconds: long enough to kill mid-way, short enough to redo."""
+    return {
+        "theme": "default",
+        "width": 360,
+        "height": 640,
+        "fps": 30,
+        "scenes": [{"type": "image", "src": str(assets / "hubble.jpg"), "duration": 20}],
         "output": {"quality": "draft"},
     }
 
@@ -190,6 +202,38 @@ class InProcessServer:
         self.stopped = True
         await self.client.close()
         await self.runner.cleanup()
+
+
+StartServer = Callable[..., Awaitable[InProcessServer]]
+
+
+@contextlib.asynccontextmanager
+async def serving(
+    tmp_path: Path, assets: Path, defaults: dict[str, Any] | None = None
+) -> AsyncIterator[StartServer]:
+    """A factory of real in-process servers on free loopback ports; all stopped on exit.
+
+    `await start({"pool": {"max_concurrent": 1}})` merges sections into `defaults`; pass
+    `data_dir=` to restart on the same data, `ready=False` not to wait for the pool.
+    """
+    started: list[InProcessServer] = []
+
+    async def start(
+        extra: dict[str, Any] | None = None, *, data_dir: Path | None = None, ready: bool = True
+    ) -> InProcessServer:
+        overrides = merge(
+            base_overrides(data_dir or tmp_path / "data", free_port(), assets),
+            merge(defaults or {}, extra or {}),
+        )
+        server = await InProcessServer.start(config_from(overrides), ready=ready)
+        started.append(server)
+        return server
+
+    try:
+        yield start
+    finally:
+        for server in reversed(started):
+            await server.stop()
 
 
 @dataclass

@@ -5,9 +5,8 @@ and a webhook receiver."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import runpod
@@ -16,15 +15,12 @@ from serverkit import (
     BEARER,
     Client,
     InProcessServer,
+    StartServer,
     WebhookReceiver,
-    base_overrides,
-    config_from,
-    free_port,
-    merge,
+    serving,
 )
 
 ENDPOINT_ID = "reels-endpoint"
-StartServer = Callable[..., Awaitable[InProcessServer]]
 
 
 @pytest.fixture
@@ -33,20 +29,8 @@ async def start_server(tmp_path: Path, shared_assets: Path) -> AsyncIterator[Sta
 
     `await start_server({"pool": {"max_concurrent": 1}})` merges sections into the defaults.
     """
-    started: list[InProcessServer] = []
-
-    async def start(extra: dict[str, Any] | None = None) -> InProcessServer:
-        overrides = merge(
-            base_overrides(tmp_path / "data", free_port(), shared_assets),
-            merge({"runpod": {"endpoint_id": ENDPOINT_ID}}, extra or {}),
-        )
-        server = await InProcessServer.start(config_from(overrides))
-        started.append(server)
-        return server
-
-    yield start
-    for server in reversed(started):
-        await server.stop()
+    async with serving(tmp_path, shared_assets, {"runpod": {"endpoint_id": ENDPOINT_ID}}) as start:
+        yield start
 
 
 @pytest.fixture

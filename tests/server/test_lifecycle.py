@@ -21,6 +21,7 @@ from serverkit import (
     base_overrides,
     free_port,
     log_lines,
+    medium_spec,
     merge,
     tiny_spec,
     wait_until,
@@ -57,17 +58,6 @@ async def _ready(client: Client) -> bool:
     except OSError:
         return False
     return status == 200
-
-
-def medium_spec(assets: Path) -> dict[str, Any]:
-    return {
-        "theme": "default",
-        "width": 360,
-        "height": 640,
-        "fps": 30,
-        "scenes": [{"type": "image", "src": str(assets / "hubble.jpg"), "duration": 20}],
-        "output": {"quality": "draft"},
-    }
 
 
 def descendants(pid: int) -> list[psutil.Process]:

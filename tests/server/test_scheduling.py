@@ -6,24 +6,11 @@ from __future__ import annotations
 import os
 import signal
 from pathlib import Path
-from typing import Any
 
 import psutil
-from serverkit import BEARER, Client, slow_spec, tiny_spec, wait_until
+from serverkit import BEARER, Client, medium_spec, slow_spec, tiny_spec, wait_until
 
 from server.app import POOL
-
-
-def medium_spec(assets: Path) -> dict[str, Any]:
-    """A render of a couple of seconds: long enough to kill mid-way, short enough to redo."""
-    return {
-        "theme": "default",
-        "width": 360,
-        "height": 640,
-        "fps": 30,
-        "scenes": [{"type": "image", "src": str(assets / "hubble.jpg"), "duration": 20}],
-        "output": {"quality": "draft"},
-    }
 
 
 def rendering_worker(server) -> psutil.Process:
