@@ -83,25 +83,34 @@ class SpecChecker:
         self._theme_checked: dict[str, float] = {}
 
     def check(self, config: Config, spec: object) -> list[scenes.FieldError]:
-        import themes
         from renderer.assets import check_sources
 
         try:
             parsed = scenes.parse_spec(spec, max_duration_s=config.admission.max_duration_s)
         except scenes.SpecError as exc:
-            return list(exc.errors)
-        errors: list[scenes.FieldError] = []
-        if self._theme_checked.get(parsed.theme, 0.0) < time.monotonic():
-            try:
-                themes.load_theme(parsed.theme, config.themes.dirs)
-            except themes.ThemeNotFound as exc:
-                errors.append(scenes.FieldError("theme", str(exc)))
-            except themes.ThemeError as exc:
-                errors.append(scenes.FieldError("theme", f"theme cannot be used: {exc}"))
-            else:
-                self._theme_checked[parsed.theme] = time.monotonic() + THEME_CHECK_TTL_S
-        errors += check_sources(parsed, asset_policy(config))
-        return errors
+            # Report an unknown theme alongside the other problems, not on the next attempt.
+            errors = list(exc.errors)
+            theme = spec.get("theme", "default") if isinstance(spec, dict) else None
+            if isinstance(theme, str) and not any(e.path == "theme" for e in errors):
+                errors += self._theme_errors(config, theme)
+            return errors
+        return self._theme_errors(config, parsed.theme) + check_sources(
+            parsed, asset_policy(config)
+        )
+
+    def _theme_errors(self, config: Config, name: str) -> list[scenes.FieldError]:
+        import themes
+
+        if self._theme_checked.get(name, 0.0) >= time.monotonic():
+            return []
+        try:
+            themes.load_theme(name, config.themes.dirs)
+        except themes.ThemeNotFound as exc:
+            return [scenes.FieldError("theme", str(exc))]
+        except themes.ThemeError as exc:
+            return [scenes.FieldError("theme", f"theme cannot be used: {exc}")]
+        self._theme_checked[name] = time.monotonic() + THEME_CHECK_TTL_S
+        return []
 
 
 def with_default_quality(spec: dict[str, Any], quality: str) -> dict[str, Any]:

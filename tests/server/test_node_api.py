@@ -124,6 +124,17 @@ async def test_malformed_input_is_a_4xx_naming_the_field(
     assert status == 200
 
 
+async def test_an_unknown_theme_is_reported_with_the_other_problems(start_server) -> None:
+    client = (await start_server(ready=False)).client
+    status, out = await client.post(
+        "/api/generate-video-async", tiny_spec(theme="no-such-theme", duration=-1)
+    )
+    assert status == 400, out
+    fields = {e["field"]: e["message"] for e in out["errors"]}
+    assert fields["scenes[0].duration"] == "must be > 0"
+    assert "unknown theme 'no-such-theme'" in fields["theme"]
+
+
 async def test_every_malformed_input_back_to_back_leaves_the_server_serving(
     start_server,
 ) -> None:
