@@ -64,13 +64,13 @@ def slow_spec(assets: Path, duration: float = 120.0) -> dict[str, Any]:
 
 
 def medium_spec(assets: Path) -> dict[str, Any]:
-    """A render of a couple of seconds: long enough to kill mid-way, short enough to redo."""
+    """A render of 2-3 seconds: long enough to kill mid-way, short enough to redo."""
     return {
         "theme": "default",
         "width": 360,
         "height": 640,
         "fps": 30,
-        "scenes": [{"type": "image", "src": str(assets / "hubble.jpg"), "duration": 20}],
+        "scenes": [{"type": "image", "src": str(assets / "hubble.jpg"), "duration": 45}],
         "output": {"quality": "draft"},
     }
 
