@@ -9,13 +9,15 @@ Speed comes from doing per-frame work only where something moves:
   2 px steps, centre-cropped, so the centre never shakes the way zoompan's rounding does;
 - a text card is drawn once by Pillow, cropped to its ink, and overlaid only on its box;
 - the theme background is one frame repeated;
-- a transition blends only the frames it covers (see `_join`), and the poster is taken from
-  the frames as they pass.
+- a transition blends only the frames it covers (see `_join`); a fade is a `blend` whose
+  opacity steps down per frame, a fifth of xfade's cost; and the poster is taken from the
+  frames as they pass.
 
-Two FFmpeg behaviours shape the graph, each with a test that fails if it comes back: filters
-that sync two inputs (overlay, blend) over-request from a split stream and make frames pile up
-in memory, so transitions use xfade; and an output branch that never ends (select) keeps the
-graph running for it, so the poster branch is a trim.
+Two FFmpeg behaviours shape the graph, each with a test that fails if it comes back: a file
+given as an FFmpeg input is pushed into the graph before anything asks for it, and filters
+that sync two inputs (overlay, blend) then pull the neighbouring scene early, whose frames
+pile up in memory, so pictures are `movie` sources the graph reads on demand; and an output
+branch that never ends (select) keeps the graph running for it, so the poster branch is a trim.
 """
 
 from __future__ import annotations
@@ -93,15 +95,41 @@ class GraphSources:
     effect_filter: str | None = None
 
 
+class _SourceNode(ffmpeg.nodes.FilterNode):
+    """A source filter (no inputs), which ffmpeg-python's FilterNode does not allow."""
+
+    def __init__(self, name: str, kwargs: dict[str, Any]):
+        ffmpeg.nodes.Node.__init__(
+            self,
+            None,
+            name,
+            {ffmpeg.nodes.FilterableStream},
+            ffmpeg.nodes.FilterableStream,
+            0,
+            0,
+            [],
+            kwargs,
+        )
+
+
 class _Inputs:
-    """FFmpeg inputs. ffmpeg-python merges identical input nodes into one, which would need a
-    split; a file used twice is given a second name (a symlink) instead."""
+    """What the graph reads.
+
+    Pictures (photos, cards, backgrounds) are `movie` sources inside the graph, which read only
+    when the graph asks. A file given to FFmpeg as an input is instead decoded and pushed into
+    the graph at once, and a frame pushed early into a scene that a cheap transition (blend)
+    waits on makes it pull the previous scene early, whose other frames then pile up in memory.
+    Clips and sound stay inputs: they need FFmpeg's exact seeking and looping.
+
+    ffmpeg-python merges identical nodes into one, which would need a split; a file used twice
+    is given a second name (a symlink) instead.
+    """
 
     def __init__(self, tmp_dir: Path):
         self._tmp_dir = tmp_dir
         self._seen: set[tuple[str, tuple[tuple[str, Any], ...]]] = set()
 
-    def add(self, path: Path | str, **options: Any) -> Stream:
+    def _name(self, path: Path | str, options: dict[str, Any]) -> str:
         key = (str(path), tuple(sorted(options.items())))
         name = str(path)
         if key in self._seen and options.get("f") != "lavfi":
@@ -109,7 +137,20 @@ class _Inputs:
             os.symlink(os.path.abspath(name), link)
             name = str(link)
         self._seen.add(key)
-        return ffmpeg.input(name, **options)
+        return name
+
+    def add(self, path: Path | str, **options: Any) -> Stream:
+        """An FFmpeg input: decoded and pushed into the graph as fast as it is taken."""
+        return ffmpeg.input(self._name(path, options), **options)
+
+    def picture(self, path: Path, **format_options: Any) -> Stream:
+        """A picture (or an image sequence) read by the graph itself, only when needed."""
+        name = os.path.abspath(self._name(path, {"movie": True, **format_options}))
+        kwargs: dict[str, Any] = {"filename": name}
+        if format_options:
+            kwargs["f"] = format_options.pop("f", None) or "image2"
+            kwargs["format_opts"] = ":".join(f"{k}={v}" for k, v in format_options.items())
+        return _SourceNode("movie", kwargs).stream()
 
 
 def build_command(
@@ -194,7 +235,7 @@ def _scene(
         stream = _clip(plan, scene, visual, src.media, src.info, sources, inputs, clip_sounds)
     else:
         assert isinstance(visual, ThemeVisual)
-        background = _to_yuv(inputs.add(sources.background, r=plan.fps), plan.width, plan.height)
+        background = _to_yuv(inputs.picture(sources.background), plan.width, plan.height)
         stream = _repeat(background, frames, plan.fps)
     if src.card is not None and scene.text is not None:
         stream = _overlay_card(plan, stream, src.card, scene.text, inputs)
@@ -234,10 +275,9 @@ def _still(
     move = _Motion.plan(visual.motion, width, height, frames, plan.fps)
     canvas_w, canvas_h = move.canvas
     # One frame, even if the "image" is a video or an animated GIF.
-    # `-r` as an input option sets the frame rate that xfade insists on for every still.
-    image = inputs.add(path, r=plan.fps).filter("trim", end_frame=1)
+    image = inputs.picture(path).filter("trim", end_frame=1)
     if visual.fit == "contain":
-        framed = _contain_still(image, canvas_w, canvas_h, plan.fps, sources, inputs)
+        framed = _contain_still(image, canvas_w, canvas_h, sources, inputs)
     else:
         framed = _cover(image, canvas_w, canvas_h, flags="lanczos")
     return move.apply(_repeat(framed, frames, plan.fps))
@@ -262,14 +302,14 @@ def _cover(
 
 
 def _contain_still(
-    image: Stream, width: int, height: int, fps: int, sources: GraphSources, inputs: _Inputs
+    image: Stream, width: int, height: int, sources: GraphSources, inputs: _Inputs
 ) -> Stream:
     if sources.blur_contain:
         split = image.split()
         image, copy = split[0], split[1]
         backdrop = _blurred(_cover(copy, width, height, flags="bilinear"), width, height)
     else:
-        backdrop = _to_yuv(inputs.add(sources.background, r=fps), width, height)
+        backdrop = _to_yuv(inputs.picture(sources.background), width, height)
     fitted = image.filter(
         "scale",
         w=width,
@@ -465,7 +505,7 @@ def _steps(target: int, frames: int) -> int:
 def _overlay_card(
     plan: RenderPlan, stream: Stream, card: CardLayer, text: TextLayer, inputs: _Inputs
 ) -> Stream:
-    layer = inputs.add(card.pattern, framerate=plan.fps, start_number=0, f="image2")
+    layer = inputs.picture(card.pattern, f="image2", start_number=0)
     layer = layer.filter("scale", **YUV).filter("format", pix_fmts="yuva420p")
     if card.fade_frames:
         # Converted once, repeated as references, faded in on its own small alpha plane.
@@ -499,11 +539,11 @@ def _overlay_card(
 def _join(plan: RenderPlan, streams: list[Stream]) -> Stream:
     """Concatenate the scenes, each transition rendered only over the frames it covers.
 
-    xfade costs a full-frame blend for every frame that passes through it, inside its window
-    or not, so chaining xfades over whole scenes would blend every frame once per later
+    A transition filter costs work for every frame that passes through it, inside its window
+    or not, so chaining transitions over whole scenes would touch every frame once per later
     transition. Instead each scene stream is cut into [incoming | body | outgoing] (`split`
-    and `trim` pass references, no copies); a transition is an xfade of the outgoing part of
-    one scene with the incoming part of the next; and everything is concatenated in order.
+    and `trim` pass references, no copies); a transition joins the outgoing part of one scene
+    with the incoming part of the next; and everything is concatenated in order.
     """
     segments: list[Stream] = []
     incoming: Stream | None = None
@@ -522,7 +562,7 @@ def _join(plan: RenderPlan, streams: list[Stream]) -> Stream:
             pieces[(start, end)] = part
         if head:
             assert incoming is not None
-            segments.append(_xfade(plan, scene.index - 1, incoming, pieces[cuts[0]]))
+            segments.append(_transition(plan, scene.index - 1, incoming, pieces[cuts[0]]))
         if cuts[1][1] > cuts[1][0]:
             segments.append(pieces[cuts[1]])
         incoming = pieces.get(cuts[2]) if tail else None
@@ -536,18 +576,32 @@ def _split(stream: Stream, count: int) -> list[Stream]:
     return [node[i] for i in range(count)]
 
 
-def _xfade(plan: RenderPlan, after: int, outgoing: Stream, incoming: Stream) -> Stream:
+def _transition(plan: RenderPlan, after: int, outgoing: Stream, incoming: Stream) -> Stream:
     transition = plan.transitions[after]
-    # xfade, not overlay of an alpha-faded copy: that blends at a third of the cost, but
-    # overlay's frame sync pulls the next scene's frames early and they pile up in memory
-    # (gigabytes at 1080p); xfade takes exactly the frames it blends.
+    if transition.xfade == "fade":
+        return _crossfade(after, transition.frames, plan.fps, outgoing, incoming)
+    # xfade insists on equal frame rates; a picture's rate is its file's, fps states ours.
     return ffmpeg.filter(
-        [outgoing, incoming],
+        [outgoing.filter("fps", fps=plan.fps), incoming.filter("fps", fps=plan.fps)],
         "xfade",
         transition=transition.xfade,
         duration=f"{transition.frames / plan.fps:.6f}",
         offset=0,
     )
+
+
+def _crossfade(after: int, frames: int, fps: int, outgoing: Stream, incoming: Stream) -> Stream:
+    """`outgoing` fading into `incoming` over `frames` frames, the same ramp as xfade's fade.
+
+    sendcmd sets the opacity for frame i as frame i of `incoming` passes it; blend asks for
+    frame i only after it has blended frame i-1, so each frame gets its own opacity."""
+    name = f"blend@fade{after}"
+    steps = ";".join(
+        f"{max(0.0, (i - 0.5) / fps):.6f} {name} all_opacity {1 - i / frames:.6f}"
+        for i in range(frames)
+    )
+    incoming = incoming.filter("sendcmd", c=steps)
+    return ffmpeg.filter([outgoing, incoming], name, all_mode="normal", all_opacity=1)
 
 
 def _effects(plan: RenderPlan, video: Stream, sources: GraphSources, inputs: _Inputs) -> Stream:

@@ -266,14 +266,17 @@ def _card(
     if scene.text is None:
         return None
     try:
-        card = text.draw_card(scene.scene, theme, plan.size)
+        drawn = text.draw_card_region(scene.scene, theme, plan.size)
     except (OSError, ValueError) as exc:
         raise RenderError(f"cannot draw the text: {exc}", scene.field) from None
-    if card is None:
+    if drawn is None:
         return None
-    ink = card.getchannel("A").getbbox()
-    if ink is None:
+    card, (left, top) = drawn
+    inked = card.getchannel("A").getbbox()
+    if inked is None:
         return None
+    # From here on in frame coordinates; `card` is cropped with the region's offset.
+    ink = (inked[0] + left, inked[1] + top, inked[2] + left, inked[3] + top)
     animation, steps = scene.text.animation, scene.text.animation_frames
     x0, y0, x1, y1 = ink
     width, height = plan.size
@@ -284,12 +287,12 @@ def _card(
     # Even origin: yuv420p overlays land on even pixels, so the card does not shift by one.
     x0, y0 = max(0, x0) & ~1, max(0, y0) & ~1
     x1, y1 = min(width, x1), min(height, y1)
-    settled = card.crop((x0, y0, x1, y1))
+    settled = card.crop((x0 - left, y0 - top, x1 - left, y1 - top))
     frames = [settled]
     if animation == "pop" and steps:
-        inked = card.crop(ink)
+        glyphs = card.crop(inked)
         centre = ((ink[0] + ink[2]) / 2 - x0, (ink[1] + ink[3]) / 2 - y0)
-        frames = [_pop_frame(inked, settled.size, centre, i / steps) for i in range(steps)]
+        frames = [_pop_frame(glyphs, settled.size, centre, i / steps) for i in range(steps)]
         frames.append(settled)
     pattern = tmp_dir / f"card-{scene.index}-%03d.png"
     for number, frame in enumerate(frames):

@@ -12,6 +12,7 @@ The layout (wrapping, auto-fit inside the safe area, scripts and directions) is
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
@@ -51,10 +52,30 @@ def draw_background(theme: Theme, size: Size) -> Image.Image:
 
 def draw_card(scene: SceneBase, theme: Theme, size: Size) -> Image.Image | None:
     """The scene's text as a full-frame RGBA overlay, or None when the scene has no text."""
+    drawn = draw_card_region(scene, theme, size)
+    if drawn is None:
+        return None
+    region, origin = drawn
+    card = Image.new("RGBA", size, (0, 0, 0, 0))
+    card.paste(region, origin)
+    return card
+
+
+def draw_card_region(
+    scene: SceneBase, theme: Theme, size: Size
+) -> tuple[Image.Image, tuple[int, int]] | None:
+    """The card drawn only where it has ink, with where that region sits in the frame.
+
+    A 1080x1920 RGBA frame is 8 MB to clear and composite, several times per card; the
+    region around the text is usually a tenth of it, and the renderer crops to it anyway.
+    """
     layout = layout_card(scene, theme, size)
     if layout is None:
         return None
-    card = Image.new("RGBA", size, (0, 0, 0, 0))
+    x0, y0, x1, y1 = _extent(layout, size)
+    layout = _moved(layout, -x0, -y0)
+    region = (x1 - x0, y1 - y0)
+    card = Image.new("RGBA", region, (0, 0, 0, 0))
     for shape in layout.shapes:
         _draw_shape(card, shape)
     # Shadows and glows scale with the text they belong to, so each font size gets its own,
@@ -62,15 +83,15 @@ def draw_card(scene: SceneBase, theme: Theme, size: Size) -> Image.Image | None:
     sizes = sorted({run.font[1] for run in layout.runs if not run.on_pill}, reverse=True)
     for px in sizes:
         group = _draw_ink(
-            layout, size, lambda r, px=px: not r.on_pill and r.font[1] == px, rules=px == sizes[0]
+            layout, region, lambda r, px=px: not r.on_pill and r.font[1] == px, rules=px == sizes[0]
         )
         under = _text_effect(group, px, theme)
         if under is not None:
             card.alpha_composite(under[0], under[1])
-    card.alpha_composite(_draw_ink(layout, size, lambda r: not r.on_pill, rules=True))
+    card.alpha_composite(_draw_ink(layout, region, lambda r: not r.on_pill, rules=True))
     if any(run.on_pill for run in layout.runs):
-        card.alpha_composite(_draw_ink(layout, size, lambda r: r.on_pill, rules=False))
-    return card
+        card.alpha_composite(_draw_ink(layout, region, lambda r: r.on_pill, rules=False))
+    return card, (x0, y0)
 
 
 def text_box(scene: SceneBase, theme: Theme, size: Size) -> Box:
@@ -82,6 +103,36 @@ def text_box(scene: SceneBase, theme: Theme, size: Size) -> Box:
 
 
 # ---------------------------------------------------------------- drawing
+
+
+def _extent(layout: CardLayout, size: Size) -> Box:
+    """Everything the card can put ink on: its glyphs, shapes and rules, with room around the
+    text for its shadow, glow or outline (and for glyphs that overhang their measured box)."""
+    boxes = [*layout.ink.values(), *(shape.box for shape in (*layout.shapes, *layout.rules))]
+    largest = max((run.font[1] for run in layout.runs), default=layout.em)
+    margin = round(largest * 0.9) + 8
+    width, height = size
+    # An even origin: PIL rounds half-pixel coordinates to even, so moving the layout by an
+    # odd number of pixels could move a rule or a glyph by one.
+    return (
+        max(0, int(min(b[0] for b in boxes)) - margin) & ~1,
+        max(0, int(min(b[1] for b in boxes)) - margin) & ~1,
+        min(width, int(np.ceil(max(b[2] for b in boxes))) + margin),
+        min(height, int(np.ceil(max(b[3] for b in boxes))) + margin),
+    )
+
+
+def _moved(layout: CardLayout, dx: int, dy: int) -> CardLayout:
+    def box(b: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
+        return (b[0] + dx, b[1] + dy, b[2] + dx, b[3] + dy)
+
+    return replace(
+        layout,
+        runs=tuple(replace(r, x=r.x + dx, baseline=r.baseline + dy) for r in layout.runs),
+        ink={role: box(b) for role, b in layout.ink.items()},
+        shapes=tuple(replace(s, box=box(s.box)) for s in layout.shapes),
+        rules=tuple(replace(s, box=box(s.box)) for s in layout.rules),
+    )
 
 
 def _rgba(colour: str, opacity: float) -> tuple[int, int, int, int]:
@@ -185,4 +236,4 @@ def _outline_colour(theme: Theme) -> str:
     return "#000000" if text_light else "#ffffff"
 
 
-__all__ = ["draw_background", "draw_card", "text_box"]
+__all__ = ["draw_background", "draw_card", "draw_card_region", "text_box"]

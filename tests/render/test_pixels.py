@@ -91,6 +91,26 @@ def test_a_fade_frame_is_a_blend_of_its_neighbours(render_spec, shared_assets):
     assert _mad(frames[20], before) < 3 and _mad(frames[39], after) < 3
 
 
+def test_a_fade_steps_evenly_frame_by_frame(render_spec, tmp_path):
+    """Black into white: each frame of the fade is exactly one step brighter than the last, so
+    no frame repeats or skips its opacity (a fade is a blend stepped by per-frame commands)."""
+    black = _synthetic(tmp_path / "black.png", lambda draw: None)
+    white = tmp_path / "white.png"
+    Image.new("RGB", (720, 1280), "white").save(white)
+    still = {"type": "image", "motion": "none", "duration": 1}
+    data = {
+        "transition": {"type": "fade", "duration": 0.6},
+        "scenes": [{**still, "src": str(black)}, {**still, "src": str(white)}],
+    }
+    frames = mediatools.all_frames(render_spec(data, quality="high").video)
+    luma = frames[..., 0].astype(float).mean(axis=(1, 2))
+    # Between full black and full white (the darkest steps clip to black in RGB).
+    ramp = np.nonzero((luma > 2) & (luma < 253))[0]
+    assert len(ramp) >= 12 and np.all(np.diff(ramp) == 1), luma
+    steps = np.diff(luma[ramp[0] - 1 : ramp[-1] + 2])
+    assert steps.min() > 0.6 * steps.mean() and steps.max() < 1.4 * steps.mean(), steps
+
+
 def test_fadeblack_goes_through_black(render_spec, shared_assets):
     rendered = render_spec(_two_photos(shared_assets, "fadeblack"))
     frames = mediatools.all_frames(rendered.video)
