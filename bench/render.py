@@ -19,8 +19,8 @@ video clip, outro; fade transitions; music):
     length, so that fps stands for both.
 
 Each ratio is given by wall time (what the targets name) and by CPU time (user + system of
-every process involved), which a busy shared machine disturbs much less. `--repeat N` keeps the
-fastest of N runs of (a) and (b).
+every process involved), which a busy shared machine disturbs much less. `--repeat N` runs (a)
+and (b) alternately N times each and keeps the fastest of each.
 """
 
 from __future__ import annotations
@@ -185,13 +185,10 @@ def reelfarm(spec_path: Path, out: Path, frames: int, threads: int) -> Measured:
 def reelfarm_child(spec_path: Path, out: Path, threads: int) -> None:
     import scenes
     from renderer import AssetPolicy, RenderOptions, render
-    from renderer.encoder import working_encoders
-    from renderer.ffmpeg import find_ffmpeg
+    from renderer.worker import warm_up
 
-    ffmpeg = find_ffmpeg().path
-    encoder = working_encoders(ffmpeg, RenderOptions().prefer)[0]
     policy = AssetPolicy(allowed_dirs=(ASSETS,), cache_dir=out.parent / "cache")
-    options = RenderOptions(ffmpeg=ffmpeg, encoder=encoder, threads=threads, assets=policy)
+    options = warm_up(RenderOptions(threads=threads, assets=policy))  # as a pool worker starts
     spec = scenes.parse_spec(json.loads(spec_path.read_text()))
     print("ready", flush=True)
     sys.stdin.readline()
@@ -409,12 +406,17 @@ def main() -> None:
             spec_path.write_text(json.dumps(reel_spec(length)))
             frames = round(length * FPS)
             out = work / f"reel-{length:g}s"
-            a = best([reelfarm(spec_path, out, frames, args.threads) for _ in range(args.repeat)])
             cold = reelfarm_cli(spec_path, work / f"reel-{length:g}s-cli.mp4", frames)
             shm = Path(tempfile.mkdtemp(dir="/dev/shm" if Path("/dev/shm").is_dir() else work))
             try:
+                # (a) and (b) alternate, so a shared machine's drift between runs reaches both.
+                runs_a = [reelfarm(spec_path, out, frames, args.threads)]
                 raw = decoded_frames(ffmpeg, out / "video.mp4", shm / "decoded.yuv")
-                b = best([encode_limit(ffmpeg, raw, frames, args_enc) for _ in range(args.repeat)])
+                runs_b = [encode_limit(ffmpeg, raw, frames, args_enc)]
+                for _ in range(args.repeat - 1):
+                    runs_a.append(reelfarm(spec_path, out, frames, args.threads))
+                    runs_b.append(encode_limit(ffmpeg, raw, frames, args_enc))
+                a, b = best(runs_a), best(runs_b)
                 raw.unlink()
                 raw = composed_frames(spec_path, shm / "composed.yuv", work / "cache")
                 exact = best(
