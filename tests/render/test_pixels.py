@@ -127,20 +127,27 @@ def test_snow_moves_between_frames_in_a_winter_render(render_spec):
     assert motion("default") < 0.3
 
 
-def _synthetic(path: Path, draw_fn) -> Path:
+def _synthetic(path: Path, draw_fn, scale: float = 1.0) -> Path:
+    """A 720x1280 picture drawn by `draw_fn`, saved at `scale` times that size."""
     image = Image.new("RGB", (720, 1280), "black")
     draw_fn(ImageDraw.Draw(image))
+    if scale != 1.0:
+        size = (round(720 * scale), round(1280 * scale))
+        image = image.resize(size, Image.Resampling.LANCZOS)
     image.save(path)
     return path
 
 
+# A photo larger than the 180x320 frame is fitted to a larger canvas and scaled down as it
+# zooms; a smaller one is fitted to the frame and scaled up.
+@pytest.mark.parametrize("scale", [1.0, 0.2], ids=["large-photo", "small-photo"])
 @pytest.mark.parametrize("motion", ["zoom-in", "zoom-out"])
-def test_zoom_keeps_its_centre_still_and_moves_steadily(render_spec, tmp_path, motion):
+def test_zoom_keeps_its_centre_still_and_moves_steadily(render_spec, tmp_path, motion, scale):
     def dot_and_ring(draw: ImageDraw.ImageDraw) -> None:
         draw.ellipse((360 - 14, 640 - 14, 360 + 14, 640 + 14), fill="white")
         draw.rectangle((160, 240, 560, 1040), outline="white", width=8)
 
-    src = _synthetic(tmp_path / "target.png", dot_and_ring)
+    src = _synthetic(tmp_path / "target.png", dot_and_ring, scale)
     data = {"scenes": [{"type": "image", "src": str(src), "motion": motion, "duration": 1}]}
     frames = mediatools.all_frames(render_spec(data, quality="high").video)[..., 0].astype(float)
     widths, centres = [], []
