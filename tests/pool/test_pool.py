@@ -381,3 +381,22 @@ async def test_start_fails_clearly_when_no_worker_can_warm_up(render_options) ->
         await pool.start()
     assert not pool.ready
     assert pool.worker_pids == ()
+
+
+async def test_a_broken_operator_theme_does_not_stop_the_warm_up(
+    make_pool: PoolFactory, render_options: RenderOptions, photo: Path, tmp_path: Path
+) -> None:
+    # Workers draw a card in every theme as they warm up; a theme that does not load is
+    # skipped there and fails only the job that asks for it.
+    themes_dir = tmp_path / "themes"
+    themes_dir.mkdir()
+    (themes_dir / "broken.toml").write_text('extends = "no-such-theme"\n')
+    options = dataclasses.replace(render_options, theme_dirs=(themes_dir,))
+    pool = await make_pool(1, options=options)
+    result = await pool.render("ok", tiny_spec(1), tmp_path / "ok", no_progress, 60)
+    assert result.frames == 30
+    with pytest.raises(RenderError) as caught:
+        await pool.render(
+            "broken", {**tiny_spec(1), "theme": "broken"}, tmp_path / "broken", no_progress, 60
+        )
+    assert caught.value.field == "theme"
