@@ -177,17 +177,17 @@ def reelfarm(
     assert proc.stdin is not None and proc.stdout is not None
     if proc.stdout.readline().strip() != "ready":
         raise SystemExit("the Reelfarm worker did not warm up")
-    sampler = TreeSampler(proc.pid)
-    if sample_rss:
+    sampler = TreeSampler(proc.pid) if sample_rss else None
+    if sampler:
         sampler.start()
     proc.stdin.write("go\n")
     proc.stdin.flush()
     seconds, cpu_s = map(float, proc.stdout.readline().split())
     proc.wait()
-    if sample_rss:
+    if sampler:
         sampler.done.set()
         sampler.join()
-    return Measured(seconds, cpu_s, frames, sampler.peak / 2**20)
+    return Measured(seconds, cpu_s, frames, sampler.peak / 2**20 if sampler else 0.0)
 
 
 def reelfarm_child(spec_path: Path, out: Path, threads: int) -> None:

@@ -113,13 +113,9 @@ class _SourceNode(ffmpeg.nodes.FilterNode):
 
 
 class _Inputs:
-    """What the graph reads.
-
-    Pictures (photos, cards, backgrounds) are `movie` sources inside the graph, which read only
-    when the graph asks. A file given to FFmpeg as an input is instead decoded and pushed into
-    the graph at once, and a frame pushed early into a scene that a cheap transition (blend)
-    waits on makes it pull the previous scene early, whose other frames then pile up in memory.
-    Clips and sound stay inputs: they need FFmpeg's exact seeking and looping.
+    """What the graph reads: pictures (photos, cards, backgrounds) as `movie` sources it reads
+    on demand (why: the module docstring), clips and sound as FFmpeg inputs, which they need
+    for exact seeking and looping.
 
     ffmpeg-python merges identical nodes into one, which would need a split; a file used twice
     is given a second name (a symlink) instead.
@@ -143,13 +139,11 @@ class _Inputs:
         """An FFmpeg input: decoded and pushed into the graph as fast as it is taken."""
         return ffmpeg.input(self._name(path, options), **options)
 
-    def picture(self, path: Path, **format_options: Any) -> Stream:
-        """A picture (or an image sequence) read by the graph itself, only when needed."""
-        name = os.path.abspath(self._name(path, {"movie": True, **format_options}))
-        kwargs: dict[str, Any] = {"filename": name}
-        if format_options:
-            kwargs["f"] = format_options.pop("f", None) or "image2"
-            kwargs["format_opts"] = ":".join(f"{k}={v}" for k, v in format_options.items())
+    def picture(self, path: Path, *, sequence: bool = False) -> Stream:
+        """A picture read by the graph itself, only when needed; `sequence`: `path` is an
+        image2 pattern (card-3-%03d.png) numbered from 0."""
+        name = os.path.abspath(self._name(path, {"movie": True, "sequence": sequence}))
+        kwargs = {"filename": name, **({"f": "image2"} if sequence else {})}
         return _SourceNode("movie", kwargs).stream()
 
 
@@ -521,7 +515,7 @@ def _steps(target: int, frames: int) -> int:
 def _overlay_card(
     plan: RenderPlan, stream: Stream, card: CardLayer, text: TextLayer, inputs: _Inputs
 ) -> Stream:
-    layer = inputs.picture(card.pattern, f="image2", start_number=0)
+    layer = inputs.picture(card.pattern, sequence=True)
     layer = layer.filter("scale", **YUV).filter("format", pix_fmts="yuva420p")
     if card.fade_frames:
         # Converted once, repeated as references, faded in on its own small alpha plane.

@@ -7,7 +7,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from renderer import fonts
-from renderer.text import draw_background, draw_card, text_box
+from renderer.text import draw_background, draw_card, draw_card_region, text_box
 from scenes.kinds.image import ImageScene
 from scenes.kinds.outro import OutroScene
 from scenes.kinds.quote import QuoteScene
@@ -283,3 +283,30 @@ def test_cards_are_cached_per_scene_and_theme():
     second = draw_card(scene, theme, TALL)
     assert first is not second  # a fresh image each time: callers may draw on it
     assert np.array_equal(pixels(first), pixels(second))
+
+
+@pytest.mark.parametrize("theme_name", list_themes())
+def test_a_card_region_holds_all_its_ink(theme_name):
+    """Cards are drawn only around their text: shadows, glows and outlines must fade out
+    inside that region, or its edge would cut them off in a straight line."""
+    theme = load_theme(theme_name)
+    scenes = [
+        title("Reach the edge", subtitle="with a subtitle under it"),
+        OutroScene(type="outro", duration=2, title="Thanks", text="reelfarm.example"),
+        QuoteScene(type="quote", duration=2, text="Short words, big glow.", author="Someone"),
+    ]  # fmt: skip
+    for size in [(1080, 1920), *SIZES]:
+        for scene in scenes:
+            drawn = draw_card_region(scene, theme, size)
+            assert drawn is not None
+            alpha = np.asarray(drawn[0].getchannel("A"))
+            (left, top), (height, width) = drawn[1], alpha.shape
+            # An edge of the region may carry ink only where it is also the frame's edge.
+            edges = {
+                "top": (alpha[0], top == 0),
+                "bottom": (alpha[-1], top + height == size[1]),
+                "left": (alpha[:, 0], left == 0),
+                "right": (alpha[:, -1], left + width == size[0]),
+            }
+            for name, (line, at_frame_edge) in edges.items():
+                assert at_frame_edge or line.max() == 0, (scene.type, size, name)
