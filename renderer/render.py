@@ -50,7 +50,7 @@ PNG_LEVEL = 1
 # Media fetched and probed at once: downloads wait on the network, probes on FFmpeg.
 MEDIA_THREADS = 4
 # Bump when backgrounds are drawn differently, so cached ones are not reused.
-BACKGROUND_VERSION = 1
+BACKGROUND_VERSION = 2
 # Entrance geometry, as fractions: how far a card slides up, how small a "pop" starts.
 SLIDE_FRACTION = 0.04
 POP_FROM = 0.8
@@ -241,15 +241,20 @@ def _effect_clip(
 
 def _background(theme: themes.Theme, size: tuple[int, int], cache_dir: Path) -> Path:
     """The theme's background at `size`, drawn once and kept in the cache dir (a 1080x1920
-    gradient takes a fifth of a second to draw; a warm worker renders many of the same)."""
+    gradient takes a fifth of a second to draw; a warm worker renders many of the same).
+
+    It is kept as a raw PPM: FFmpeg decodes a picture once to probe it and again to use it,
+    both before the first frame, and inflating a full-frame PNG each time costs more than
+    reading 6 MB that the page cache holds. PPM, unlike BMP, is RGB in the order PNG decodes
+    to, so the colour conversion is the same, to the last bit."""
     identity = repr(dataclasses.replace(theme, source="")) + f"{size}/v{BACKGROUND_VERSION}"
     key = hashlib.sha256(identity.encode()).hexdigest()[:24]
-    path = cache_dir / "backgrounds" / f"{theme.name}-{size[0]}x{size[1]}-{key}.png"
+    path = cache_dir / "backgrounds" / f"{theme.name}-{size[0]}x{size[1]}-{key}.ppm"
     if not path.is_file():
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_name(f".{path.name}.{uuid.uuid4().hex}.part")
         try:
-            text.draw_background(theme, size).save(partial, format="PNG", compress_level=PNG_LEVEL)
+            text.draw_background(theme, size).save(partial, format="PPM")
             os.replace(partial, path)
         finally:
             partial.unlink(missing_ok=True)

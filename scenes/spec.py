@@ -111,8 +111,6 @@ class Spec(StrictModel):
         return found
 
 
-
-
 def scene_kind_names() -> list[str]:
     return [kind.model_fields["type"].annotation.__args__[0] for kind in SCENE_KINDS]
 

@@ -167,6 +167,38 @@ def test_zoom_keeps_its_centre_still_and_moves_steadily(render_spec, tmp_path, m
     assert abs(widths[-1] - widths[0]) > 0.1 * widths[0]
 
 
+# A photo smaller than the frame is zoomed straight from the part of it that shows: that
+# part must be the one a still of it shows, for a wide photo (its height fills the frame)
+# and a narrow one (its width does).
+@pytest.mark.parametrize("size", [(300, 160), (120, 300)], ids=["wide", "narrow"])
+def test_zoom_on_a_small_photo_starts_from_the_still_framing(render_spec, tmp_path, size):
+    width, height = size
+    image = Image.new("RGB", size, "black")
+    draw = ImageDraw.Draw(image)
+    # Dots off the centre, left and right of it, inside what a 180x320 frame shows.
+    for x, y in ((width // 2 - 20, height // 2 - 30), (width // 2 + 15, height // 2 + 25)):
+        draw.ellipse((x - 4, y - 4, x + 4, y + 4), fill="white")
+    src = tmp_path / "dots.png"
+    image.save(src)
+
+    def first_frame(motion: str) -> np.ndarray:
+        data = {"scenes": [{"type": "image", "src": str(src), "motion": motion, "duration": 1}]}
+        return mediatools.frame(render_spec(data, quality="high").video, 0)[..., 0].astype(float)
+
+    def dots(luma: np.ndarray) -> list[tuple[float, float]]:
+        found = []
+        for half in (luma[:, :90], luma[:, 90:]):  # one dot in each half of the frame
+            weights = np.clip(half - 60, 0, None)
+            ys, xs = np.indices(half.shape)
+            total = weights.sum()
+            found.append(((xs * weights).sum() / total, (ys * weights).sum() / total))
+        return found
+
+    # Within the pixel that centring on yuv420p's even chroma grid can move either one by.
+    still, zoomed = dots(first_frame("none")), dots(first_frame("zoom-in"))
+    assert np.abs(np.array(still) - np.array(zoomed)).max() < 1.5
+
+
 @pytest.mark.parametrize(
     ("motion", "axis", "shift"),
     [("pan-right", 1, 1), ("pan-left", 1, -1), ("pan-down", 0, 2), ("pan-up", 0, -2)],
