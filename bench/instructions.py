@@ -1,0 +1,122 @@
+"""Instructions the benchmark reel's composition costs, counted by valgrind (callgrind).
+
+Wall and CPU time on a shared machine drift by 20 % within minutes, more than most changes to
+the filtergraph are worth. Instruction counts do not drift: the same command counts the same
+to within a fraction of a percent, whatever else the machine is doing, so two versions of the
+graph can be compared one after the other. They leave out what the kernel does (page faults)
+and how fast memory is, so a change that counts fewer instructions is then confirmed by
+timing the whole render (bench/render.py).
+
+The render's own FFmpeg command is captured and run twice under callgrind, x264 left out
+(it would take minutes and is the same for every version of the graph):
+- composition: every scene, card, transition and the audio mix, with the video and the
+  audio written to the null muxer uncompressed;
+- audio: the same with the audio encoded as the render encodes it; the difference is the
+  AAC encoder's share.
+
+    python bench/instructions.py [--length 12]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from render import ASSETS, ROOT, reel_spec  # bench/render.py: the same reel
+
+CALLGRIND_TIMEOUT_S = 1200
+
+
+class _Captured(Exception):
+    def __init__(self, args: list[str]):
+        self.args_ = args
+
+
+def render_command(length_s: float, work: Path) -> list[str]:
+    """The FFmpeg command render() runs for the benchmark reel, its inputs left in `work`."""
+    sys.path.insert(0, str(ROOT))
+    import scenes
+    from renderer import AssetPolicy, RenderOptions, render
+
+    module = sys.modules["renderer.render"]
+
+    def capture(args: list[str], **_: object) -> str:
+        # The render's temp dir is removed when render() unwinds: keep its cards.
+        tmp = next(Path(arg).parent for arg in args if arg.endswith("video.mp4"))
+        kept = work / "inputs"
+        shutil.copytree(tmp, kept, symlinks=True)
+        raise _Captured([arg.replace(str(tmp), str(kept)) for arg in args])
+
+    original = module.run_ffmpeg
+    module.run_ffmpeg = capture
+    try:
+        policy = AssetPolicy(allowed_dirs=(ASSETS,), cache_dir=work / "cache")
+        render(scenes.parse_spec(reel_spec(length_s)), work / "out", RenderOptions(assets=policy))
+    except _Captured as captured:
+        return captured.args_
+    finally:
+        module.run_ffmpeg = original
+    raise SystemExit("render() finished without running FFmpeg")
+
+
+def variant(args: list[str], audio: list[str]) -> list[str]:
+    """`args` with video and poster sent to the null muxer and the audio coded by `audio`."""
+    first_map = args.index("-map")
+    video, sound, poster = (args[i + 1] for i, arg in enumerate(args) if arg == "-map")
+    return [*args[:first_map], "-map", video, "-map", sound, *audio, "-f", "null", "-",
+            "-map", poster, "-f", "null", "-"]  # fmt: skip
+
+
+def audio_codec_args(args: list[str]) -> list[str]:
+    """The audio encoder options of the render's video output."""
+    wanted = ("-c:a", "-aac_coder", "-q:a", "-b:a", "-ar", "-ac")
+    found = []
+    for i, arg in enumerate(args):
+        if arg in wanted:
+            found += [arg, args[i + 1]]
+    return found
+
+
+def instructions(cmd: list[str], work: Path, name: str) -> int:
+    out = work / f"callgrind.{name}"
+    subprocess.run(
+        ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", *cmd],
+        check=True,
+        capture_output=True,
+        timeout=CALLGRIND_TIMEOUT_S,
+    )
+    for line in out.read_text(errors="replace").splitlines():
+        if line.startswith("summary:"):
+            return int(line.split()[1])
+    raise SystemExit(f"no summary in {out}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--length", type=float, default=12, help="reel length in seconds")
+    args = parser.parse_args()
+    if shutil.which("valgrind") is None:
+        raise SystemExit("valgrind is not installed (Debian: apt-get install valgrind)")
+    work = Path(tempfile.mkdtemp(prefix="bench-instructions-", dir="/var/tmp"))
+    try:
+        cmd = render_command(args.length, work)
+        pcm = ["-c:a", "pcm_f32le"]
+        composition = instructions(variant(cmd, pcm), work, "composition")
+        with_audio = instructions(variant(cmd, audio_codec_args(cmd)), work, "audio")
+    finally:
+        with contextlib.suppress(OSError):
+            shutil.rmtree(work)
+    frames = round(args.length * 30)
+    print(f"reel {args.length:g} s, {frames} frames; x264 left out")
+    per_frame = composition / frames / 1e6
+    print(f"composition  {composition / 1e9:7.3f} G instructions ({per_frame:.1f} M a frame)")
+    print(f"audio encode {(with_audio - composition) / 1e9:7.3f} G instructions")
+
+
+if __name__ == "__main__":
+    main()
