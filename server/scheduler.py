@@ -207,7 +207,7 @@ class Scheduler:
         except scenes.SpecError:
             need = 0  # it will fail fast when rendered; no reason to hold it
         # evaluate() samples psutil over our process tree: off the event loop.
-        return await asyncio.to_thread(admission.evaluate, need)
+        return await asyncio.to_thread(admission.evaluate, need, rendering=len(self._tasks))
 
     async def _full_owners(self) -> set[str]:
         limit = self._service.config.auth.per_key_max_concurrent

@@ -74,6 +74,16 @@ def test_memory_gate_counts_the_jobs_need_and_has_hysteresis(box: Box, admission
     assert admission.evaluate(500) is None
 
 
+def test_a_job_larger_than_the_box_can_spare_runs_when_nothing_else_renders(
+    box: Box, admission: Admission
+) -> None:
+    box.set(available_memory_mb=1400)
+    assert admission.evaluate(3000) == "memory"  # beside other renders: held
+    assert admission.evaluate(3000, rendering=0) is None  # alone: only the floor counts
+    box.set(available_memory_mb=900)
+    assert admission.evaluate(3000, rendering=0) == "memory"  # below the floor even alone
+
+
 def test_disk_gate(box: Box, admission: Admission) -> None:
     box.set(free_disk_mb=1999)
     assert admission.evaluate(100) == "disk"
@@ -130,12 +140,12 @@ def test_sample_is_cached(box: Box, tmp_path: Path) -> None:
     assert box.reads == 1
 
 
-def spec(width: int, height: int, seconds: float) -> scenes.Spec:
+def spec(width: int, height: int, seconds: float, count: int = 1) -> scenes.Spec:
     return scenes.parse_spec(
         {
             "width": width,
             "height": height,
-            "scenes": [{"type": "title", "title": "x", "duration": seconds}],
+            "scenes": [{"type": "title", "title": "x", "duration": seconds / count}] * count,
         }
     )
 
@@ -147,6 +157,12 @@ def test_memory_estimate_grows_with_pixels_not_duration() -> None:
     # Measured peaks (worker + FFmpeg): 145 MB at 180x320, 712 MB at 1080x1920.
     assert 145 <= estimate_memory_mb(small) < 250
     assert 712 <= estimate_memory_mb(large) <= 900
+
+
+def test_memory_estimate_grows_with_scenes() -> None:
+    # Measured peaks of 12 and 48 photo scenes at 1080x1920: 689 and 1697 MB.
+    assert 689 <= estimate_memory_mb(spec(1080, 1920, 24, count=12)) <= 1300
+    assert 1697 <= estimate_memory_mb(spec(1080, 1920, 24, count=48)) <= 2500
 
 
 def test_real_sampler_reads_this_box(tmp_path: Path) -> None:
