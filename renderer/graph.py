@@ -393,13 +393,19 @@ def _clip(
     options: dict[str, Any] = {}
     if visual.start_s > 0:
         options["ss"] = f"{visual.start_s:.3f}"
-    # Looping happens at the input, so nothing is buffered however long the scene is; after
-    # the first pass it restarts from the clip's beginning, not from `start`.
-    if short and visual.when_short == "loop":
+    # Looping happens at the input, so nothing is buffered however long the scene is.
+    looping = short and visual.when_short == "loop"
+    if looping:
         options["stream_loop"] = -1
     clip = inputs.add(path, **options)
 
-    video = clip.video.filter("setpts", expr="PTS-STARTPTS").filter("fps", fps=plan.fps)
+    video = clip.video.filter("setpts", expr="PTS-STARTPTS")
+    sound = clip.audio
+    if looping and visual.start_s > 0 and info.duration_s:
+        video, sound = _from_start_on_every_pass(
+            video, sound, visual.start_s, info.duration_s, info.fps
+        )
+    video = video.filter("fps", fps=plan.fps)
     if visual.fit == "contain":
         video = _contain_clip(video, width, height, sources)
     else:
@@ -412,7 +418,7 @@ def _clip(
         fade_s = max(scene.timing.lead_frames, scene.timing.tail_frames, 1) / plan.fps
         clip_sounds.append(
             clip_sound(
-                clip.audio,
+                sound,
                 delay_s=scene.timing.stream_start_frame / plan.fps,
                 duration_s=needed_s,
                 volume=visual.volume,
@@ -420,6 +426,27 @@ def _clip(
             )
         )
     return video
+
+
+def _from_start_on_every_pass(
+    video: Stream, sound: Stream, start_s: float, clip_s: float, clip_fps: float
+) -> tuple[Stream, Stream]:
+    """A looped clip played from `start_s` on every pass, not only the first.
+
+    FFmpeg's input loop (-stream_loop) goes back to the file's beginning and keeps the time
+    running on, so after -ss the n-th pass shows the clip's time (t + start) mod clip_s. What
+    comes before `start_s` is dropped, and the time closed up by the start skipped on each
+    earlier pass, so the frames stay evenly spaced for the fps filter after."""
+    # Half a source frame of tolerance: a frame exactly at `start_s` never counts as before it.
+    before = f"{start_s:.6f}-{0.5 / (clip_fps or 30):.6f}"
+    shown = f"gte(mod(t+{start_s:.6f},{clip_s:.6f}),{before})"
+    passes = f"floor((T+{start_s:.6f})/{clip_s:.6f})"
+    video = video.filter("select", expr=shown).filter(
+        "setpts", expr=f"PTS-{passes}*{start_s:.6f}/TB"
+    )
+    # Sound needs no times moved: clip_sound lays its samples end to end.
+    sound = sound.filter("aselect", expr=shown).filter("asetpts", expr="N/SR/TB")
+    return video, sound
 
 
 def _contain_clip(video: Stream, width: int, height: int, sources: GraphSources) -> Stream:

@@ -15,7 +15,9 @@ class VideoScene(SceneBase):
     muted: bool = True
     volume: float = Field(default=1.0, ge=0, le=2)
     when_short: Literal["loop", "freeze"] = Field(
-        default="loop", description="what to do when the clip is shorter than the scene"
+        default="loop",
+        description="what to do when the clip is shorter than the scene: play it again from "
+        "`start`, or hold its last frame",
     )
     caption: ShortText | None = None
 
