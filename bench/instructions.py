@@ -27,41 +27,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from render import ASSETS, ROOT, reel_spec  # bench/render.py: the same reel
+from render import ROOT, reel_spec, render_command  # bench/render.py: the same reel
 
 CALLGRIND_TIMEOUT_S = 1200
-
-
-class _Captured(Exception):
-    def __init__(self, args: list[str]):
-        self.args_ = args
-
-
-def render_command(length_s: float, work: Path) -> list[str]:
-    """The FFmpeg command render() runs for the benchmark reel, its inputs left in `work`."""
-    sys.path.insert(0, str(ROOT))
-    import scenes
-    from renderer import AssetPolicy, RenderOptions, render
-
-    module = sys.modules["renderer.render"]
-
-    def capture(args: list[str], **_: object) -> str:
-        # The render's temp dir is removed when render() unwinds: keep its cards.
-        tmp = next(Path(arg).parent for arg in args if arg.endswith("video.mp4"))
-        kept = work / "inputs"
-        shutil.copytree(tmp, kept, symlinks=True)
-        raise _Captured([arg.replace(str(tmp), str(kept)) for arg in args])
-
-    original = module.run_ffmpeg
-    module.run_ffmpeg = capture
-    try:
-        policy = AssetPolicy(allowed_dirs=(ASSETS,), cache_dir=work / "cache")
-        render(scenes.parse_spec(reel_spec(length_s)), work / "out", RenderOptions(assets=policy))
-    except _Captured as captured:
-        return captured.args_
-    finally:
-        module.run_ffmpeg = original
-    raise SystemExit("render() finished without running FFmpeg")
 
 
 def variant(args: list[str], audio: list[str]) -> list[str]:
@@ -104,7 +72,8 @@ def main() -> None:
         raise SystemExit("valgrind is not installed (Debian: apt-get install valgrind)")
     work = Path(tempfile.mkdtemp(prefix="bench-instructions-", dir="/var/tmp"))
     try:
-        cmd = render_command(args.length, work)
+        sys.path.insert(0, str(ROOT))
+        cmd = render_command(reel_spec(args.length), work, work / "cache")
         pcm = ["-c:a", "pcm_f32le"]
         composition = instructions(variant(cmd, pcm), work, "composition")
         with_audio = instructions(variant(cmd, audio_codec_args(cmd)), work, "audio")

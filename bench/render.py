@@ -244,7 +244,35 @@ def decoded_frames(ffmpeg: str, video: Path, raw: Path) -> Path:
 
 
 class _Captured(Exception):
-    pass
+    def __init__(self, args: list[str]):
+        super().__init__()
+        self.command = args
+
+
+def render_command(spec: dict, work: Path, cache: Path) -> list[str]:
+    """The FFmpeg command render() runs for `spec` (not run). The files it reads from the
+    render's temporary dir (cards), which render() removes as it unwinds, are kept in `work`."""
+    import scenes
+    from renderer import AssetPolicy, RenderOptions, render
+
+    module = sys.modules["renderer.render"]
+
+    def capture(args: list[str], **_: object) -> str:
+        tmp = next(Path(arg).parent for arg in args if arg.endswith("video.mp4"))
+        kept = work / "inputs"
+        shutil.copytree(tmp, kept, symlinks=True)
+        raise _Captured([arg.replace(str(tmp), str(kept)) for arg in args])
+
+    original = module.run_ffmpeg
+    module.run_ffmpeg = capture
+    try:
+        policy = AssetPolicy(allowed_dirs=(ASSETS,), cache_dir=cache)
+        render(scenes.parse_spec(spec), work / "out", RenderOptions(assets=policy))
+    except _Captured as captured:
+        return captured.command
+    finally:
+        module.run_ffmpeg = original
+    raise SystemExit("render() finished without running FFmpeg")
 
 
 def composed_frames(spec_path: Path, raw: Path, cache: Path) -> Path:
@@ -253,30 +281,12 @@ def composed_frames(spec_path: Path, raw: Path, cache: Path) -> Path:
 
     Re-encoding the decoded output (b) flatters the limit a little: a CRF 23 encode has
     already removed the fine detail that costs x264 the most."""
-    import scenes
-    from renderer import AssetPolicy, RenderOptions, render
-
-    module = sys.modules["renderer.render"]
-
-    def run_raw(args: list[str], **_: object) -> str:
-        labels = [
-            args[i + 1] for i, arg in enumerate(args) if arg == "-map"
-        ]  # video, audio, poster
-        head = [args[0], "-nostdin", *args[1 : args.index("-map")]]
-        subprocess.run([*head, "-map", labels[0], "-f", "rawvideo", "-pix_fmt", "yuv420p",
-                        str(raw), "-map", labels[1], "-f", "null", "-",
-                        "-map", labels[2], "-f", "null", "-"], check=True)  # fmt: skip
-        raise _Captured
-
-    original = module.run_ffmpeg
-    module.run_ffmpeg = run_raw
-    try:
-        spec = scenes.parse_spec(json.loads(spec_path.read_text()))
-        policy = AssetPolicy(allowed_dirs=(ASSETS,), cache_dir=cache)
-        with contextlib.suppress(_Captured):
-            render(spec, raw.parent / "composed", RenderOptions(assets=policy))
-    finally:
-        module.run_ffmpeg = original
+    args = render_command(json.loads(spec_path.read_text()), raw.parent / "composed", cache)
+    video, sound, poster = (args[i + 1] for i, arg in enumerate(args) if arg == "-map")
+    head = [args[0], "-nostdin", *args[1 : args.index("-map")]]
+    subprocess.run([*head, "-map", video, "-f", "rawvideo", "-pix_fmt", "yuv420p", str(raw),
+                    "-map", sound, "-f", "null", "-", "-map", poster, "-f", "null", "-"],
+                   check=True)  # fmt: skip
     return raw
 
 

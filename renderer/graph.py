@@ -308,10 +308,10 @@ def _visible_region(info: MediaInfo | None, width: int, height: int) -> tuple[in
     its enlargement always covers the frame."""
     if info is None or not info.width or not info.height:
         return None
-    enlarge = max(width / info.width, height / info.height)
-    if enlarge <= 1:
+    widen, heighten = width / info.width, height / info.height
+    if max(widen, heighten) <= 1:
         return None
-    if width / info.width >= height / info.height:  # the width binds
+    if widen >= heighten:  # the width binds
         region_w = info.width & ~1
         region_h = min(info.height & ~1, 2 * math.ceil(region_w * height / width / 2))
     else:
