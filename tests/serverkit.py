@@ -53,24 +53,21 @@ def tiny_spec(title: str = "Hello", duration: float = 1.0, **extra: Any) -> dict
 
 def slow_spec(assets: Path, duration: float = 120.0) -> dict[str, Any]:
     """A render that takes many seconds (a 2-minute Ken Burns zoom), to cancel or to block."""
-    return {
-        "theme": "default",
-        "width": 480,
-        "height": 854,
-        "fps": 30,
-        "scenes": [{"type": "image", "src": str(assets / "hubble.jpg"), "duration": duration}],
-        "output": {"quality": "draft"},
-    }
+    return _photo_spec(assets, 480, 854, duration)
 
 
 def medium_spec(assets: Path) -> dict[str, Any]:
     """A render of 2-3 seconds: long enough to kill mid-way, short enough to redo."""
+    return _photo_spec(assets, 360, 640, 45)
+
+
+def _photo_spec(assets: Path, width: int, height: int, duration: float) -> dict[str, Any]:
     return {
         "theme": "default",
-        "width": 360,
-        "height": 640,
+        "width": width,
+        "height": height,
         "fps": 30,
-        "scenes": [{"type": "image", "src": str(assets / "hubble.jpg"), "duration": 45}],
+        "scenes": [{"type": "image", "src": str(assets / "hubble.jpg"), "duration": duration}],
         "output": {"quality": "draft"},
     }
 
