@@ -30,7 +30,12 @@ examples: $(STAMP)
 	mkdir -p out
 	for f in examples/*.json; do $(BIN)/reelfarm render $$f -o out/$$(basename $$f .json).mp4 || exit 1; done
 
-bench: $(STAMP)
+# The render benchmark's comparison (c) needs MoviePy, which only the bench extra installs.
+$(VENV)/.bench-installed: $(STAMP)
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	touch $@
+
+bench: $(VENV)/.bench-installed
 	$(BIN)/python bench/render.py
 	$(BIN)/python bench/server.py
 

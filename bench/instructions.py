@@ -27,7 +27,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from render import ROOT, reel_spec, render_command  # bench/render.py: the same reel
+from reel import FPS, ROOT, reel_spec  # the reel bench/render.py times
+from render_command import render_command
 
 CALLGRIND_TIMEOUT_S = 1200
 
@@ -80,7 +81,7 @@ def main() -> None:
     finally:
         with contextlib.suppress(OSError):
             shutil.rmtree(work)
-    frames = round(args.length * 30)
+    frames = round(args.length * FPS)
     print(f"reel {args.length:g} s, {frames} frames; x264 left out")
     per_frame = composition / frames / 1e6
     print(f"composition  {composition / 1e9:7.3f} G instructions ({per_frame:.1f} M a frame)")

@@ -16,30 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import scenes
-from scenes.base import SceneBase
-from scenes.kinds.image import ImageScene
-from scenes.kinds.video import VideoScene
+from scenes.base import TRANSITION_XFADE, SceneBase
+from scenes.visuals import Visual
 from themes import Theme
-
-# Spec transition names → FFmpeg xfade transitions; None is a hard cut.
-XFADE: dict[str, str | None] = {
-    "none": None,
-    "fade": "fade",
-    "fadeblack": "fadeblack",
-    "fadewhite": "fadewhite",
-    "dissolve": "dissolve",
-    "slide-left": "slideleft",
-    "slide-right": "slideright",
-    "slide-up": "slideup",
-    "slide-down": "slidedown",
-    "wipe-left": "wipeleft",
-    "wipe-right": "wiperight",
-    "wipe-up": "wipeup",
-    "wipe-down": "wipedown",
-    "zoom": "zoomin",
-    "circle": "circleopen",
-    "pixelize": "pixelize",
-}
 
 PREVIEW_MAX_HEIGHT = 360
 PREVIEW_MAX_FPS = 15
@@ -63,37 +42,6 @@ class Timing:
     @property
     def stream_start_frame(self) -> int:
         return self.start_frame - self.lead_frames
-
-
-@dataclass(frozen=True)
-class ThemeVisual:
-    """The theme's background (solid, gradient or blurred) behind a text card."""
-
-
-@dataclass(frozen=True)
-class StillVisual:
-    """A photo: fitted once, then moved (Ken Burns) frame by frame."""
-
-    src: str
-    field: str
-    motion: str = "none"
-    fit: str = "cover"
-
-
-@dataclass(frozen=True)
-class ClipVisual:
-    """A video clip trimmed from `start_s`, fitted, looped or frozen when short."""
-
-    src: str
-    field: str
-    start_s: float
-    fit: str
-    muted: bool
-    volume: float
-    when_short: str
-
-
-Visual = ThemeVisual | StillVisual | ClipVisual
 
 
 @dataclass(frozen=True)
@@ -194,35 +142,18 @@ def build_plan(
 
     starts = _frame_starts([scene.duration for scene in spec.scenes], fps)
     frames = [b - a for a, b in itertools.pairwise(starts)]
-    theme_transition = theme.transition
-    transitions: list[TransitionPlan] = []
-    leads = [0] * len(spec.scenes)
-    tails = [0] * len(spec.scenes)
-    for i in range(len(spec.scenes) - 1):
-        chosen = spec.transition_after(i, theme_transition)
-        xfade = XFADE[chosen.type]
-        # At most half of either neighbour, so the two transitions around a scene never meet.
-        length = min(round(chosen.duration * fps), frames[i] // 2, frames[i + 1] // 2)
-        if xfade is None or length < 1:
-            transitions.append(TransitionPlan(i, None, starts[i + 1], 0))
-            continue
-        before = length // 2
-        after = length - before
-        tails[i] = after
-        leads[i + 1] = before
-        transitions.append(TransitionPlan(i, xfade, starts[i + 1] - before, length))
-
+    transitions, leads, tails = _transitions(spec, theme, starts, frames, fps)
     animation = theme.text_animation
     animation_s = min(theme.text_animation_s, MAX_ANIMATION_S)
     planned = []
     for i, scene in enumerate(spec.scenes):
         timing = Timing(starts[i], frames[i], leads[i], tails[i])
         text = None
-        if scene.text_fields():
+        if scene.card() is not None:
             anim_frames = 0 if animation == "none" else round(animation_s * fps)
             anim_frames = max(0, min(anim_frames, frames[i] // 2))
             text = TextLayer(timing.lead_frames, animation if anim_frames else "none", anim_frames)
-        planned.append(ScenePlan(i, scene, timing, _visual(i, scene), text))
+        planned.append(ScenePlan(i, scene, timing, scene.visual(f"scenes[{i}]"), text))
 
     total = starts[-1]
     return RenderPlan(
@@ -236,6 +167,29 @@ def build_plan(
         audio=_audio_plan(spec, theme, total / fps, [s / fps for s in starts]),
         poster_frame=_poster_frame(planned[0], transitions, fps, total),
     )
+
+
+def _transitions(
+    spec: scenes.Spec, theme: Theme, starts: list[int], frames: list[int], fps: int
+) -> tuple[list[TransitionPlan], list[int], list[int]]:
+    """Every transition in frames, with the lead and tail frames each scene's stream gains."""
+    transitions: list[TransitionPlan] = []
+    leads = [0] * len(spec.scenes)
+    tails = [0] * len(spec.scenes)
+    for i in range(len(spec.scenes) - 1):
+        chosen = spec.transition_after(i, theme.transition)
+        xfade = TRANSITION_XFADE[chosen.type]
+        # At most half of either neighbour, so the two transitions around a scene never meet.
+        length = min(round(chosen.duration * fps), frames[i] // 2, frames[i + 1] // 2)
+        if xfade is None or length < 1:
+            transitions.append(TransitionPlan(i, None, starts[i + 1], 0))
+            continue
+        before = length // 2
+        after = length - before
+        tails[i] = after
+        leads[i + 1] = before
+        transitions.append(TransitionPlan(i, xfade, starts[i + 1] - before, length))
+    return transitions, leads, tails
 
 
 def preview_size(width: int, height: int) -> tuple[int, int]:
@@ -258,26 +212,6 @@ def _frame_starts(durations: list[float], fps: int) -> list[int]:
         # Every scene gets at least one frame, even a 0.01 s one at 24 fps.
         starts.append(max(math.floor(elapsed * fps + 0.5), starts[-1] + 1))
     return starts
-
-
-def _visual(index: int, scene: SceneBase) -> Visual:
-    field = f"scenes[{index}]"
-    if isinstance(scene, ImageScene):
-        return StillVisual(scene.src, f"{field}.src", scene.motion, scene.fit)
-    if isinstance(scene, VideoScene):
-        return ClipVisual(
-            scene.src,
-            f"{field}.src",
-            scene.start,
-            scene.fit,
-            scene.muted,
-            scene.volume,
-            scene.when_short,
-        )
-    # Every other kind is text over a background: the scene's photo or the theme's.
-    if scene.background:
-        return StillVisual(scene.background, f"{field}.background", "none", "cover")
-    return ThemeVisual()
 
 
 def _audio_plan(

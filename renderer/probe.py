@@ -6,7 +6,6 @@ GPU facts come from NVML when an NVIDIA driver is present, else from `nvidia-smi
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import shutil
@@ -18,6 +17,7 @@ from typing import Any
 
 from renderer.encoder import working_encoders
 from renderer.ffmpeg import find_ffmpeg
+from renderer.gpu import Nvml
 from renderer.types import RenderError
 
 PROBE_TIMEOUT_S = 30.0
@@ -132,51 +132,11 @@ def probe_report(ffmpeg_configured: str, prefer: Sequence[str]) -> dict[str, Any
 
 def gpu_facts() -> list[dict[str, Any]]:
     """One entry per NVIDIA GPU (name, memory, driver, NVENC sessions); [] without one."""
-    facts = _nvml_facts()
+    with Nvml() as nvml:
+        facts = nvml.encoder_report()
     if facts is None:
         facts = _nvidia_smi_facts()
     return facts
-
-
-def _nvml_facts() -> list[dict[str, Any]] | None:
-    try:
-        import pynvml
-    except ImportError:
-        return None
-    try:
-        pynvml.nvmlInit()
-    except pynvml.NVMLError:
-        return None
-    try:
-        driver = _text(pynvml.nvmlSystemGetDriverVersion())
-        gpus = []
-        for index in range(pynvml.nvmlDeviceGetCount()):
-            handle = pynvml.nvmlDeviceGetHandleByIndex(index)
-            memory = pynvml.nvmlDeviceGetMemoryInfo(handle)
-            gpu: dict[str, Any] = {
-                "index": index,
-                "name": _text(pynvml.nvmlDeviceGetName(handle)),
-                "driver": driver,
-                "memory_total_mb": int(memory.total) // (1024 * 1024),
-                "memory_used_mb": int(memory.used) // (1024 * 1024),
-            }
-            with contextlib.suppress(pynvml.NVMLError):
-                gpu["encoder_utilization_percent"] = pynvml.nvmlDeviceGetEncoderUtilization(handle)[
-                    0
-                ]
-            with contextlib.suppress(pynvml.NVMLError):
-                gpu["encoder_sessions"] = len(pynvml.nvmlDeviceGetEncoderSessions(handle))
-            with contextlib.suppress(pynvml.NVMLError):
-                gpu["h264_encoder_capacity_percent"] = pynvml.nvmlDeviceGetEncoderCapacity(
-                    handle, pynvml.NVML_ENCODER_QUERY_H264
-                )
-            gpus.append(gpu)
-        return gpus
-    except pynvml.NVMLError:
-        return None
-    finally:
-        with contextlib.suppress(pynvml.NVMLError):
-            pynvml.nvmlShutdown()
 
 
 def _nvidia_smi_facts() -> list[dict[str, Any]]:
@@ -208,7 +168,3 @@ def _nvidia_smi_facts() -> list[dict[str, Any]]:
                 }
             )
     return gpus
-
-
-def _text(value: str | bytes) -> str:
-    return value.decode() if isinstance(value, bytes) else value

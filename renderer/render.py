@@ -27,11 +27,10 @@ import scenes
 import themes
 from renderer import effects, text
 from renderer.assets import resolve
-from renderer.audio import AudioSources
 from renderer.encoder import FALLBACK_ENCODER, encoder_args, is_session_limit, working_encoders
 from renderer.ffmpeg import FFmpegFailed, find_ffmpeg, run_ffmpeg
-from renderer.graph import CardLayer, GraphSources, SceneSources, build_command
-from renderer.plan import ClipVisual, RenderPlan, ScenePlan, StillVisual, build_plan
+from renderer.graph import AudioSources, CardLayer, GraphSources, SceneSources, build_command
+from renderer.plan import RenderPlan, ScenePlan, build_plan
 from renderer.probe import MediaInfo, media_info
 from renderer.types import (
     AssetError,
@@ -42,6 +41,7 @@ from renderer.types import (
     RenderOptions,
     RenderResult,
 )
+from scenes.visuals import ClipVisual, StillVisual
 
 VIDEO_NAME = "video.mp4"
 POSTER_NAME = "poster.jpg"

@@ -3,7 +3,7 @@
 A card is a full-frame RGBA image: transparent except the scene's text and what keeps it
 readable (a shadow, glow or outline; a plate behind captions; a scrim over a background photo).
 The layout (wrapping, auto-fit inside the safe area, scripts and directions) is
-`renderer.textlayout`; this module draws it.
+`renderer.cards`; this module draws it.
 
     card = draw_card(scene, theme, (1080, 1920))     # None when the scene has no text
     x0, y0, x1, y1 = text_box(scene, theme, (1080, 1920))
@@ -17,8 +17,8 @@ from dataclasses import replace
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
+from renderer.cards import Box, CardLayout, PlacedRun, Shape, Size, layout_card, luminance
 from renderer.fonts import load_font
-from renderer.textlayout import Box, CardLayout, PlacedRun, Shape, Size, layout_card, luminance
 from scenes import SceneBase
 from themes import Theme, rgb
 

@@ -1,12 +1,12 @@
 """The render worker process: warm up once, then render one job at a time from its pipe.
 
-`WorkerPool` (renderer/pool.py) starts `worker_main` with multiprocessing's "spawn" context.
+`WorkerPool` (renderer/pool/) starts `worker_main` with multiprocessing's "spawn" context.
 The worker leads its own process group, so the pool can kill it together with its FFmpeg
 children in one `killpg`; it also dies with the server (PR_SET_PDEATHSIG), ignores the
 terminal's SIGINT (shutdown is the server's decision) and runs at a lower CPU priority.
 
-Its main thread only dispatches messages, so a cancel is seen while a render runs in a second
-thread. Every message is one of the frozen dataclasses below.
+Its main thread only dispatches messages (renderer/messages.py), so a cancel is seen while a
+render runs in a second thread.
 """
 
 from __future__ import annotations
@@ -22,9 +22,18 @@ import time
 import traceback
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
-from pathlib import Path
-from typing import Any
 
+from renderer.messages import (
+    CancelJob,
+    Failed,
+    Finished,
+    Progress,
+    Ready,
+    RenderJob,
+    Started,
+    Stop,
+    WarmupFailed,
+)
 from renderer.types import RenderError, RenderOptions, RenderResult
 
 # Progress messages are rate-limited: the renderer may report every frame.
@@ -35,66 +44,6 @@ MAX_ERROR_CHARS = 2_000
 # uses are the ones loaded.
 WARM_SIZE = (1080, 1920)
 _PR_SET_PDEATHSIG = 1
-
-
-# --- messages: pool -> worker ---------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RenderJob:
-    job_id: str
-    spec: dict[str, Any]
-    output_dir: Path
-    threads: int
-
-
-@dataclass(frozen=True)
-class CancelJob:
-    job_id: str
-
-
-@dataclass(frozen=True)
-class Stop:
-    """Finish (cancel) the job in hand, then exit."""
-
-
-# --- messages: worker -> pool ---------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Ready:
-    pid: int
-    encoder: str
-    ffmpeg: str
-
-
-@dataclass(frozen=True)
-class WarmupFailed:
-    message: str
-
-
-@dataclass(frozen=True)
-class Started:
-    job_id: str
-
-
-@dataclass(frozen=True)
-class Progress:
-    job_id: str
-    done: int
-    total: int
-
-
-@dataclass(frozen=True)
-class Finished:
-    job_id: str
-    result: RenderResult
-
-
-@dataclass(frozen=True)
-class Failed:
-    job_id: str
-    error: RenderError
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,9 @@ def parse_spec(data: Any, *, max_duration_s: float = DEFAULT_MAX_DURATION_S) -> 
     if not isinstance(data, dict):
         raise SpecError([FieldError("", "the spec must be a JSON object")])
     try:
-        return Spec.model_validate(data, context={"max_duration_s": max_duration_s})
+        # Strict: a value must have the JSON type the schema names (`0` is not `false`, "30" is
+        # not 30), so nothing its published JSON Schema forbids is accepted.
+        return Spec.model_validate(data, strict=True, context={"max_duration_s": max_duration_s})
     except ValidationError as exc:
         raise from_validation_error(exc) from None
 

@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from scenes.spec import scene_kind_names
+
 
 @dataclass(frozen=True)
 class FieldError:
@@ -48,8 +50,6 @@ def format_path(loc: tuple[int | str, ...], prefix: str = "") -> str:
 
 
 def _scene_tags() -> set[str]:
-    from scenes.spec import scene_kind_names
-
     return set(scene_kind_names())
 
 
@@ -87,6 +87,18 @@ def _message(error: dict[str, Any]) -> str:
             return f"type must be one of {ctx.get('expected_tags', '')}"
         case "union_tag_not_found":
             return "type: required"
+        case "int_type" | "int_parsing" | "int_from_float":
+            return "must be a whole number"
+        case "float_type" | "float_parsing":
+            return "must be a number"
+        case "string_type":
+            return "must be a string"
+        case "bool_type" | "bool_parsing":
+            return "must be true or false"
+        case "model_type" | "dict_type" | "model_attributes_type":
+            return "must be an object"
+        case "list_type":
+            return "must be an array"
         case "value_error":
             return str(ctx.get("error", error["msg"]))
         case _:

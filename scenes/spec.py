@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic import BeforeValidator, Field, ValidationInfo, field_validator, model_validator
 
 from scenes.base import Src, StrictModel, Transition
 from scenes.kinds import SCENE_KINDS
@@ -22,6 +22,16 @@ Quality = Literal["draft", "standard", "high"]
 MAX_SCENES = 100
 DEFAULT_MAX_DURATION_S = 300.0
 
+
+def _whole(value: Any) -> Any:
+    # JSON has one number type: 1080.0 is the integer 1080 (as JSON Schema says), while
+    # parse_spec's strict mode still refuses "1080" and 1080.5.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+Side = Annotated[int, Field(ge=16, le=3840), BeforeValidator(_whole)]
 Scene = Annotated[Union[SCENE_KINDS], Field(discriminator="type")]  # noqa: UP007
 
 
@@ -46,9 +56,9 @@ class Spec(StrictModel):
 
     theme: str = Field(default="default", pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
     format: Format | None = None
-    width: int | None = Field(default=None, ge=16, le=3840)
-    height: int | None = Field(default=None, ge=16, le=3840)
-    fps: int = Field(default=30, ge=1, le=60)
+    width: Side | None = None
+    height: Side | None = None
+    fps: Annotated[int, Field(ge=1, le=60), BeforeValidator(_whole)] = 30
     scenes: Annotated[list[Scene], Field(min_length=1, max_length=MAX_SCENES)]
     transition: Transition | None = Field(
         default=None, description="between every two scenes; else the theme's default"
@@ -99,10 +109,7 @@ class Spec(StrictModel):
         """Every media source with the path of the field naming it, in scene order."""
         found: list[tuple[str, str]] = []
         for i, scene in enumerate(self.scenes):
-            for field in ("src", "background", "voiceover"):
-                value = getattr(scene, field, None)
-                if value:
-                    found.append((f"scenes[{i}].{field}", value))
+            found.extend((f"scenes[{i}].{field}", src) for field, src in scene.media().items())
         if self.audio:
             for field in ("music", "voiceover"):
                 value = getattr(self.audio, field)

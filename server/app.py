@@ -6,7 +6,9 @@
                                       # signal handling, draining and reloads
 
 An adapter is a module in `server/api/` with `setup(app)` (routes, formatters) and, for the
-OpenAPI document, `OPENAPI_PATHS` (and optionally `OPENAPI_SCHEMAS`). Add it to `API_MODULES`.
+OpenAPI document, `OPENAPI_PATHS` (and optionally `OPENAPI_SCHEMAS`, both kept in its
+`*_openapi.py` beside it). Add it to `API_MODULES`. Its state lives behind the typed keys
+of `server.state`.
 """
 
 from __future__ import annotations
@@ -19,12 +21,15 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import psutil
 from aiohttp import web
 
+from renderer.pool import WorkerPool
+from renderer.types import RenderOptions
 from server import auth, capacity
+from server.admission import Admission
 from server.api import health, native, node, openapi, reels, runpod
 from server.config import Config
 from server.errors import QueueFull, ServiceError, Unavailable, ValidationFailed
@@ -32,29 +37,26 @@ from server.logs import EventLog
 from server.metrics import Metrics
 from server.scheduler import Scheduler
 from server.service import JobService
-from server.store import JobStore, make_store
+from server.state import (
+    ADMISSION,
+    AUTH,
+    CONFIG,
+    CONFIG_PATH,
+    METRICS,
+    MODULES,
+    POOL,
+    SCHEDULER,
+    SERVICE,
+    STORE,
+    SWEEPER,
+    WEBHOOKS,
+)
+from server.store import make_store
 from server.sweeper import Sweeper
 from server.webhooks import WebhookSender
 
-if TYPE_CHECKING:
-    from renderer.pool import WorkerPool
-    from server.admission import Admission
-
 # The API adapters, in registration order. Each exposes setup(app) and OPENAPI_PATHS.
 API_MODULES: tuple[ModuleType, ...] = (health, node, reels, native, runpod, openapi)
-
-CONFIG = web.AppKey("config", Config)  # as loaded at start; the live one is SERVICE.config
-CONFIG_PATH = web.AppKey("config_path", str)  # "" when built from defaults/overrides
-STORE = web.AppKey("store", JobStore)
-SERVICE = web.AppKey("service", JobService)
-SCHEDULER = web.AppKey("scheduler", Scheduler)
-POOL = web.AppKey("pool", object)  # renderer.pool.WorkerPool
-ADMISSION = web.AppKey("admission", object)  # server.admission.Admission
-METRICS = web.AppKey("metrics", Metrics)
-AUTH = web.AppKey("auth", auth.Authenticator)
-WEBHOOKS = web.AppKey("webhooks", WebhookSender)
-SWEEPER = web.AppKey("sweeper", Sweeper)
-MODULES = web.AppKey("api_modules", tuple)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -116,18 +118,11 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     finally:
         # serve() drains with the grace period first; here anything left is requeued.
         await app[SCHEDULER].stop()
-        await _stop_pool(app)
+        await app[POOL].stop()
         await app[WEBHOOKS].stop()
         await app[SWEEPER].stop()
-        admission = app[ADMISSION]
-        if admission is not None:
-            admission.close()  # type: ignore[attr-defined]
+        app[ADMISSION].close()
         await store.close()
-
-
-async def _stop_pool(app: web.Application) -> None:
-    pool: WorkerPool = app[POOL]  # type: ignore[assignment]
-    await pool.stop()
 
 
 def pool_size(config: Config) -> tuple[int, int]:
@@ -146,9 +141,6 @@ def pool_size(config: Config) -> tuple[int, int]:
 
 
 def _make_pool(config: Config, service: JobService, metrics: Metrics) -> WorkerPool:
-    from renderer.pool import WorkerPool
-    from renderer.types import RenderOptions
-
     slots, threads = pool_size(config)
     options = RenderOptions(
         ffmpeg=None if config.encoder.ffmpeg == "auto" else config.encoder.ffmpeg,
@@ -173,8 +165,6 @@ def _make_pool(config: Config, service: JobService, metrics: Metrics) -> WorkerP
 
 
 def _make_admission(config: Config) -> Admission:
-    from server.admission import Admission
-
     return Admission(config.admission, config.storage.data_dir)
 
 

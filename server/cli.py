@@ -1,14 +1,19 @@
 """`reelfarm` command line: parses arguments and turns errors into one clear line.
 
-Commands live beside what they drive: rendering ones in `renderer.commands`, serving ones in
-`server.commands`. Both are imported lazily so `reelfarm schema` does not load aiohttp or numpy.
+Rendering commands live in `server.render_commands`, serving ones in `server.commands`; each
+imports what it drives only when it runs, so `reelfarm schema` does not load aiohttp or numpy.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Sequence
+
+from server.commands import CommandError
+
+SERVING = ("serve", "check-config")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -43,17 +48,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.command in ("serve", "check-config"):
-        from server import commands
-    else:
-        from renderer import commands  # type: ignore[no-redef]
-    handler = getattr(commands, args.command.replace("-", "_"))
+    module = "server.commands" if args.command in SERVING else "server.render_commands"
+    handler = getattr(importlib.import_module(module), args.command.replace("-", "_"))
     try:
         return int(handler(args) or 0)
     except KeyboardInterrupt:
         print("reelfarm: interrupted", file=sys.stderr)
         return 130
-    except commands.CommandError as exc:  # type: ignore[attr-defined]
+    except CommandError as exc:
         for line in str(exc).splitlines() or ["failed"]:
             print(f"reelfarm {args.command}: {line}", file=sys.stderr)
         return exc.exit_code

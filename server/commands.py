@@ -11,12 +11,15 @@ from pathlib import Path
 from server.config import Config, ConfigError, load_config
 
 DEFAULT_CONFIG = Path("config.toml")
+EXIT_FAILED = 1  # the command itself failed: a render, the server's start-up
+EXIT_INVALID = 2  # the spec, the config or the arguments are wrong, as argparse reports usage
 
 
 class CommandError(Exception):
-    """One line per problem; the CLI prints them and exits with `exit_code`."""
+    """A command that cannot finish: its message (one problem per line), which the CLI prints,
+    and the exit status it then exits with."""
 
-    def __init__(self, message: str, exit_code: int = 2):
+    def __init__(self, message: str, exit_code: int = EXIT_FAILED):
         self.exit_code = exit_code
         super().__init__(message)
 
@@ -58,10 +61,10 @@ def load(arg: str | None) -> tuple[Config, Path | None]:
     try:
         config = load_config(path)
     except ConfigError as exc:
-        raise CommandError("\n".join(exc.problems)) from None
+        raise CommandError("\n".join(exc.problems), EXIT_INVALID) from None
     problems = serving_problems(config)
     if problems:
-        raise CommandError("\n".join(problems))
+        raise CommandError("\n".join(problems), EXIT_INVALID)
     return config, path
 
 
@@ -80,5 +83,5 @@ def serve(args: argparse.Namespace) -> int:
     try:
         asyncio.run(lifecycle.run(config, path))
     except lifecycle.StartupError as exc:
-        raise CommandError(str(exc), exit_code=1) from None
+        raise CommandError(str(exc), EXIT_FAILED) from None
     return 0

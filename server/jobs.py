@@ -131,3 +131,12 @@ class Job:
         if self.started_at is None or self.queued_at is None:
             return None
         return max(0.0, self.started_at - self.queued_at)
+
+
+def option_seconds(options: dict[str, Any], key: str) -> float | None:
+    """A job option in seconds (Runpod's `ttl_s`, `execution_timeout_s`, `lifetime_s`), when it
+    is a positive number; None otherwise, so the server's default applies."""
+    value = options.get(key)
+    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+        return float(value)
+    return None

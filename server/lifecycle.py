@@ -18,9 +18,10 @@ from pathlib import Path
 from aiohttp import web
 
 from server import logs
-from server.app import ADMISSION, AUTH, CONFIG_PATH, POOL, SCHEDULER, SERVICE, create_app, pool_size
+from server.app import create_app, pool_size
 from server.config import Config, ConfigError, load_config
 from server.logs import EventLog
+from server.state import ADMISSION, AUTH, CONFIG_PATH, POOL, SCHEDULER, SERVICE
 from server.store.sqlite import StoreLocked
 
 # Sections whose changes need a restart to take effect.
@@ -123,13 +124,11 @@ async def reload(app: web.Application) -> bool:
     logs.configure(new.server.log_format, new.server.log_level)
     service.reconfigure(new)
     app[AUTH].reconfigure(new.auth)
-    admission = app[ADMISSION]
-    if admission is not None:
-        admission.reconfigure(new.admission)  # type: ignore[attr-defined]
+    app[ADMISSION].reconfigure(new.admission)
     slots, threads = await asyncio.to_thread(pool_size, new)
     pool = app[POOL]
-    if slots != pool.size:  # type: ignore[attr-defined]
-        await pool.resize(slots, threads_per_render=threads)  # type: ignore[attr-defined]
+    if slots != pool.size:
+        await pool.resize(slots, threads_per_render=threads)
     app[SCHEDULER].wake()
     log.emit(
         "config.reloaded",

@@ -22,7 +22,11 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import scenes
-from server.jobs import ErrorKind, Job
+from renderer.ffmpeg import find_ffmpeg
+from renderer.pool import PoolClosed, RenderTimeout, WorkerLost
+from renderer.types import AssetError, RenderError
+from server.admission import estimate_memory_mb
+from server.jobs import ErrorKind, Job, option_seconds
 from server.logs import EventLog
 from server.service import JobService
 
@@ -162,9 +166,6 @@ class Scheduler:
                 await asyncio.wait_for(self._wake.wait(), wait)
 
     async def _report_encoder(self) -> None:
-        from renderer.ffmpeg import find_ffmpeg
-        from renderer.types import RenderError
-
         try:
             info = await asyncio.to_thread(find_ffmpeg, self._service.config.encoder.ffmpeg)
             version = info.version
@@ -233,10 +234,10 @@ class Scheduler:
     async def _render(self, job: Job) -> None:
         service = self._service
         config = service.config
-        timeout_s = _positive(job.options.get("execution_timeout_s")) or (
+        timeout_s = option_seconds(job.options, "execution_timeout_s") or (
             config.pool.render_timeout_s
         )
-        lifetime_s = _positive(job.options.get("lifetime_s"))
+        lifetime_s = option_seconds(job.options, "lifetime_s")
         if lifetime_s is not None:
             # The job's whole life (queue and render, from when it was queued) is bounded.
             left_s = (job.queued_at or job.created_at) + lifetime_s - time.time()
@@ -265,9 +266,6 @@ class Scheduler:
             self._wake.set()
 
     async def _record_failure(self, job: Job, exc: Exception, timeout_s: float) -> None:
-        from renderer.pool import PoolClosed, RenderTimeout, WorkerLost
-        from renderer.types import AssetError, RenderError
-
         service = self._service
         if isinstance(exc, PoolClosed):
             await service.requeue(job, "the server shut down", count_attempt=False)
@@ -324,12 +322,4 @@ class Scheduler:
 
 
 def _estimate_memory_mb(spec: dict[str, Any], max_duration_s: float) -> int:
-    from server.admission import estimate_memory_mb
-
     return estimate_memory_mb(scenes.parse_spec(spec, max_duration_s=max_duration_s))
-
-
-def _positive(value: object) -> float | None:
-    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
-        return float(value)
-    return None

@@ -8,6 +8,9 @@ import time
 from typing import Any
 
 import scenes
+import themes
+from renderer.assets import check_sources
+from renderer.types import AssetPolicy
 from server.config import Config
 from server.webhooks import check_target_url
 
@@ -18,10 +21,8 @@ MAX_PRIORITY = 9
 THEME_CHECK_TTL_S = 5.0
 
 
-def asset_policy(config: Config) -> Any:
+def asset_policy(config: Config) -> AssetPolicy:
     """The renderer's AssetPolicy from `[assets]` (the same one the workers render with)."""
-    from renderer.types import AssetPolicy
-
     assets = config.assets
     return AssetPolicy(
         allowed_dirs=assets.allowed_dirs,
@@ -83,8 +84,6 @@ class SpecChecker:
         self._theme_checked: dict[str, float] = {}
 
     def check(self, config: Config, spec: object) -> list[scenes.FieldError]:
-        from renderer.assets import check_sources
-
         try:
             parsed = scenes.parse_spec(spec, max_duration_s=config.admission.max_duration_s)
         except scenes.SpecError as exc:
@@ -99,8 +98,6 @@ class SpecChecker:
         )
 
     def _theme_errors(self, config: Config, name: str) -> list[scenes.FieldError]:
-        import themes
-
         if self._theme_checked.get(name, 0.0) >= time.monotonic():
             return []
         try:

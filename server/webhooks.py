@@ -33,6 +33,7 @@ from urllib.parse import urlsplit
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 
+from renderer.assets import is_private_address
 from server.config import WebhooksConfig
 from server.jobs import Job, WebhookEvent
 from server.logs import EventLog
@@ -104,8 +105,6 @@ def verify(secret: str, timestamp: str, body: bytes, signature: str) -> bool:
 
 
 def _is_private(ip: str) -> bool:
-    from renderer.assets import is_private_address
-
     return is_private_address(ip)
 
 

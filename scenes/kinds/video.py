@@ -2,11 +2,17 @@ from typing import Literal
 
 from pydantic import Field
 
-from scenes.base import Fit, SceneBase, ShortText, Src
+from scenes.base import Fit, SceneBase, ShortText, Src, example
+from scenes.card import Card, CardBlock, card_of
+from scenes.visuals import ClipVisual, Visual
 
 
 class VideoScene(SceneBase):
     """A video clip, trimmed from `start`, fitted to the frame; muted unless `muted` is false."""
+
+    model_config = example(
+        type="video", src="clips/pour.mp4", start=1, caption="Precision burrs", duration=2
+    )
 
     type: Literal["video"]
     src: Src
@@ -21,8 +27,14 @@ class VideoScene(SceneBase):
     )
     caption: ShortText | None = None
 
-    def text_fields(self) -> dict[str, str | list[str]]:
-        return {"caption": self.caption} if self.caption else {}
+    def card(self) -> Card | None:
+        caption = CardBlock("caption", self.caption, "strong", "caption", "text", 3)
+        return card_of(caption, placement="caption")
 
-    def media_src(self) -> str | None:
-        return self.src
+    def visual(self, field: str) -> Visual:
+        return ClipVisual(
+            self.src, f"{field}.src", self.start, self.fit, self.muted, self.volume, self.when_short
+        )
+
+    def media(self) -> dict[str, str]:
+        return {"src": self.src, **super().media()}

@@ -12,13 +12,14 @@ from server.auth import principal_of
 from server.errors import JobNotFound, ValidationFailed
 from server.jobs import Job
 from server.service import JobService, visible_to
+from server.state import SERVICE
 
 MAX_PAGE = 200
+# Paging stops here: far past any real listing, and small enough for every store's OFFSET.
+MAX_OFFSET = 10**9
 
 
 def service_of(request: web.Request) -> JobService:
-    from server.app import SERVICE
-
     return request.app[SERVICE]
 
 
@@ -61,8 +62,10 @@ async def load_job(request: web.Request, job_id: str) -> Job:
 
 
 def int_param(request: web.Request, name: str, default: int, lo: int, hi: int) -> int:
+    """The query parameter `name` as an integer in lo..hi; `default` when it is absent. Present
+    but empty (`?limit=`) is refused like any other non-integer."""
     raw = request.query.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         return default
     try:
         value = int(raw)

@@ -6,14 +6,15 @@ from typing import Any
 
 from aiohttp import web
 
+from server.api.openapi_parts import json_response
+from server.state import SCHEDULER
+
 
 async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
 async def readyz(request: web.Request) -> web.Response:
-    from server.app import SCHEDULER
-
     scheduler = request.app[SCHEDULER]
     if scheduler.draining:
         return web.json_response({"ready": False, "reason": "shutting down"}, status=503)
@@ -30,26 +31,28 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/readyz", readyz)
 
 
-_PROBE = {
-    "security": [],
-    "responses": {
-        "200": {
-            "description": "OK",
-            "content": {"application/json": {"schema": {"type": "object"}}},
-        },
-    },
+def _probe(summary: str, ok: dict[str, Any]) -> dict[str, Any]:
+    return {"get": {"tags": ["health"], "summary": summary, "security": [], "responses": ok}}
+
+
+_NOT_READY = {
+    "type": "object",
+    "required": ["ready", "reason"],
+    "properties": {"ready": {"const": False}, "reason": {"type": "string"}},
 }
+_READY = {
+    "type": "object",
+    "required": ["ready", "slots"],
+    "properties": {"ready": {"const": True}, "slots": {"type": "integer", "minimum": 1}},
+}
+_ALIVE = {"type": "object", "required": ["status"], "properties": {"status": {"const": "ok"}}}
 OPENAPI_PATHS: dict[str, Any] = {
-    "/healthz": {"get": {**_PROBE, "summary": "Liveness: the process answers", "tags": ["health"]}},
-    "/readyz": {
-        "get": {
-            **_PROBE,
-            "summary": "Readiness: the worker pool is up and the server is not draining",
-            "tags": ["health"],
-            "responses": {
-                **_PROBE["responses"],
-                "503": {"$ref": "#/components/responses/Unavailable"},
-            },
-        }
-    },
+    "/healthz": _probe("Liveness: the process answers", {"200": json_response("Alive", _ALIVE)}),
+    "/readyz": _probe(
+        "Readiness: the worker pool is up and the server is not draining",
+        {
+            "200": json_response("Ready", _READY),
+            "503": json_response("Starting, failed to start, or shutting down", _NOT_READY),
+        },
+    ),
 }

@@ -9,7 +9,9 @@ from typing import Any
 from aiohttp import web
 
 import scenes
+import themes
 from server.api.common import (
+    MAX_OFFSET,
     MAX_PAGE,
     idempotency_key,
     int_param,
@@ -17,10 +19,14 @@ from server.api.common import (
     read_json_object,
     service_of,
 )
+from server.api.native_openapi import OPENAPI_PATHS, OPENAPI_SCHEMAS
 from server.auth import principal_of
 from server.errors import JobNotFound, ValidationFailed
 from server.jobs import Api, Job, JobState
 from server.webhooks import iso_time
+
+# Collected by server.api.openapi from every adapter.
+__all__ = ["OPENAPI_PATHS", "OPENAPI_SCHEMAS", "job_json", "setup"]
 
 PUBLIC_RESULT_KEYS = (
     "video_url",
@@ -82,7 +88,7 @@ async def list_jobs(request: web.Request) -> web.Response:
         words = ", ".join(s.value for s in JobState)
         raise ValidationFailed([scenes.FieldError("status", f"must be one of {words}")]) from None
     limit = int_param(request, "limit", 50, 1, MAX_PAGE)
-    offset = int_param(request, "offset", 0, 0, 10**9)
+    offset = int_param(request, "offset", 0, 0, MAX_OFFSET)
     service = service_of(request)
     owner = principal_of(request)
     jobs, total = await asyncio.gather(
@@ -154,8 +160,6 @@ async def poster(request: web.Request) -> web.StreamResponse:
 
 
 async def list_themes(request: web.Request) -> web.Response:
-    import themes
-
     dirs = service_of(request).config.themes.dirs
 
     def describe() -> list[dict[str, Any]]:
@@ -193,226 +197,3 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/api/jobs/{id}/poster", poster)
     app.router.add_get("/api/themes", list_themes)
     app.router.add_get("/api/schema", schema)
-
-
-_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
-_JOB = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Job"}}}}
-_COMMON = {
-    "401": {"$ref": "#/components/responses/Unauthorized"},
-    "404": {"$ref": "#/components/responses/NotFound"},
-}
-_RESULT = {
-    "type": ["object", "null"],
-    "properties": {
-        "video_url": {"type": "string"},
-        "poster_url": {"type": "string"},
-        "duration_s": {"type": "number"},
-        "width": {"type": "integer"},
-        "height": {"type": "integer"},
-        "fps": {"type": "integer"},
-        "frames": {"type": "integer"},
-        "size_bytes": {"type": "integer"},
-        "encoder": {"type": "string"},
-        "render_s": {"type": "number"},
-    },
-}
-_NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
-OPENAPI_SCHEMAS: dict[str, Any] = {
-    "Job": {
-        "type": "object",
-        "required": ["id", "status", "priority", "progress", "created_at"],
-        "properties": {
-            "id": {"type": "string"},
-            "status": {
-                "type": "string",
-                "enum": ["queued", "processing", "completed", "failed", "cancelled"],
-            },
-            "api": {"type": "string", "enum": ["node", "reels", "native", "runpod"]},
-            "priority": {"type": "integer", "minimum": 0, "maximum": 9},
-            "progress": {"type": "number", "minimum": 0, "maximum": 100},
-            "frames_done": {"type": "integer"},
-            "frames_total": {"type": "integer"},
-            "attempts": {"type": "integer"},
-            "position": {"type": "integer", "description": "1-based place in the queue"},
-            "created_at": {"type": "string", "format": "date-time"},
-            "queued_at": _NULLABLE_TIME,
-            "started_at": _NULLABLE_TIME,
-            "finished_at": _NULLABLE_TIME,
-            "expires_at": _NULLABLE_TIME,
-            "error": {"type": ["string", "null"]},
-            "error_kind": {
-                "type": ["string", "null"],
-                "enum": ["render", "asset", "timeout", "worker_lost", "expired", "cancelled", None],
-            },
-            "result": _RESULT,
-            "webhook_url": {"type": ["string", "null"]},
-            "metadata": {"type": "object"},
-        },
-    }
-}
-_MEDIA_PARAMS = [_ID, {"name": "Range", "in": "header", "schema": {"type": "string"}}]
-OPENAPI_PATHS: dict[str, Any] = {
-    "/api/jobs": {
-        "get": {
-            "tags": ["jobs"],
-            "summary": "The caller's jobs, newest first, optionally of one status",
-            "parameters": [
-                {
-                    "name": "status",
-                    "in": "query",
-                    "schema": {
-                        "type": "string",
-                        "enum": ["queued", "processing", "completed", "failed", "cancelled"],
-                    },
-                },
-                {
-                    "name": "limit",
-                    "in": "query",
-                    "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 50},
-                },
-                {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}},
-            ],
-            "responses": {
-                "200": {
-                    "description": "A page of jobs",
-                    "content": {
-                        "application/json": {
-                            "schema": {
-                                "type": "object",
-                                "properties": {
-                                    "jobs": {
-                                        "type": "array",
-                                        "items": {"$ref": "#/components/schemas/Job"},
-                                    },
-                                    "total": {"type": "integer"},
-                                    "limit": {"type": "integer"},
-                                    "offset": {"type": "integer"},
-                                },
-                            }
-                        }
-                    },
-                },
-                "400": {"$ref": "#/components/responses/Invalid"},
-                "401": {"$ref": "#/components/responses/Unauthorized"},
-            },
-        },
-        "post": {
-            "tags": ["jobs"],
-            "summary": "Submit a render",
-            "parameters": [{"$ref": "#/components/parameters/IdempotencyKey"}],
-            "requestBody": {
-                "required": True,
-                "content": {
-                    "application/json": {
-                        "schema": {
-                            "type": "object",
-                            "required": ["spec"],
-                            "additionalProperties": False,
-                            "properties": {
-                                "spec": {"$ref": "#/components/schemas/Spec"},
-                                "webhook_url": {"type": "string", "format": "uri"},
-                                "priority": {"type": "integer", "minimum": 0, "maximum": 9},
-                                "metadata": {"type": "object"},
-                            },
-                        }
-                    }
-                },
-            },
-            "responses": {
-                "202": {"description": "Accepted and stored", **_JOB},
-                "400": {"$ref": "#/components/responses/Invalid"},
-                "401": {"$ref": "#/components/responses/Unauthorized"},
-                "413": {"$ref": "#/components/responses/TooLarge"},
-                "429": {"$ref": "#/components/responses/QueueFull"},
-            },
-        },
-    },
-    "/api/jobs/{id}": {
-        "get": {
-            "tags": ["jobs"],
-            "summary": "One job",
-            "parameters": [_ID],
-            "responses": {"200": {"description": "The job", **_JOB}, **_COMMON},
-        },
-        "delete": {
-            "tags": ["jobs"],
-            "summary": "Cancel a queued or running job (a render stops within 2 s)",
-            "parameters": [_ID],
-            "responses": {
-                "200": {"description": "Cancelled", **_JOB},
-                **_COMMON,
-                "409": {"$ref": "#/components/responses/Conflict"},
-            },
-        },
-    },
-    "/api/jobs/{id}/retry": {
-        "post": {
-            "tags": ["jobs"],
-            "summary": "Queue a failed or cancelled job again",
-            "parameters": [_ID],
-            "responses": {
-                "202": {"description": "Queued again", **_JOB},
-                **_COMMON,
-                "409": {"$ref": "#/components/responses/Conflict"},
-            },
-        }
-    },
-    "/api/jobs/{id}/video": {
-        "get": {
-            "tags": ["jobs"],
-            "summary": "The rendered MP4 (supports Range)",
-            "parameters": _MEDIA_PARAMS,
-            "responses": {
-                "200": {
-                    "description": "The video",
-                    "content": {"video/mp4": {"schema": {"type": "string", "format": "binary"}}},
-                },
-                "206": {
-                    "description": "Part of the video",
-                    "content": {"video/mp4": {"schema": {"type": "string", "format": "binary"}}},
-                },
-                **_COMMON,
-            },
-        }
-    },
-    "/api/jobs/{id}/poster": {
-        "get": {
-            "tags": ["jobs"],
-            "summary": "The poster frame (JPEG)",
-            "parameters": _MEDIA_PARAMS,
-            "responses": {
-                "200": {
-                    "description": "The poster",
-                    "content": {"image/jpeg": {"schema": {"type": "string", "format": "binary"}}},
-                },
-                **_COMMON,
-            },
-        }
-    },
-    "/api/themes": {
-        "get": {
-            "tags": ["spec"],
-            "summary": "Themes available to specs",
-            "responses": {
-                "200": {
-                    "description": "Theme names and descriptions",
-                    "content": {"application/json": {"schema": {"type": "object"}}},
-                },
-                "401": {"$ref": "#/components/responses/Unauthorized"},
-            },
-        }
-    },
-    "/api/schema": {
-        "get": {
-            "tags": ["spec"],
-            "summary": "The spec's JSON Schema (draft 2020-12)",
-            "responses": {
-                "200": {
-                    "description": "JSON Schema",
-                    "content": {"application/json": {"schema": {"type": "object"}}},
-                },
-                "401": {"$ref": "#/components/responses/Unauthorized"},
-            },
-        }
-    },
-}

@@ -9,14 +9,17 @@ from typing import Any
 from aiohttp import web
 
 from server.api.common import idempotency_key, read_json_object, service_of
+from server.api.node_openapi import MAX_LISTED, OPENAPI_PATHS, OPENAPI_SCHEMAS
 from server.auth import principal_of
 from server.errors import JobNotFound
 from server.jobs import Api, Job, JobState
 from server.service import visible_to
+from server.state import ADMISSION
 from server.webhooks import iso_time
 
-# queue-status lists at most this many queued jobs (queueLength still counts them all).
-MAX_LISTED = 100
+# Collected by server.api.openapi from every adapter.
+__all__ = ["MAX_LISTED", "OPENAPI_PATHS", "OPENAPI_SCHEMAS", "setup"]
+
 # Envelope fields the client sends beside the spec.
 ENVELOPE = ("webhookUrl", "priority", "metadata")
 
@@ -118,10 +121,7 @@ async def queue_status(request: web.Request) -> web.Response:
     }
     if info["holding"] not in (None, "per_key_limit"):
         # What the gates see, so an operator can tell how far from re-opening they are.
-        from server.app import ADMISSION
-
-        admission = request.app[ADMISSION]
-        out["admission"] = await asyncio.to_thread(admission.snapshot)  # type: ignore[attr-defined]
+        out["admission"] = await asyncio.to_thread(request.app[ADMISSION].snapshot)
     return web.json_response(out)
 
 
@@ -129,157 +129,3 @@ def setup(app: web.Application) -> None:
     app.router.add_post("/api/generate-video-async", generate_video_async)
     app.router.add_get("/api/job-status/{jobId}", job_status)
     app.router.add_get("/api/queue-status", queue_status)
-
-
-_QUEUE = {
-    "type": "object",
-    "properties": {
-        "position": {
-            "type": "integer",
-            "description": "1-based place in the queue; 0 once started",
-        },
-        "activeRenders": {"type": "integer"},
-        "maxConcurrent": {"type": "integer"},
-        "queueLength": {"type": "integer"},
-    },
-}
-_HOLDING = "the gate holding jobs back: cpu, memory, disk, gpu_memory or per_key_limit"
-_STATUS = {"type": "string", "enum": ["queued", "processing", "completed", "failed", "cancelled"]}
-
-OPENAPI_PATHS: dict[str, Any] = {
-    "/api/generate-video-async": {
-        "post": {
-            "tags": ["node"],
-            "summary": "Submit a render; answers at once with the job id and queue place",
-            "parameters": [{"$ref": "#/components/parameters/IdempotencyKey"}],
-            "requestBody": {
-                "required": True,
-                "content": {
-                    "application/json": {
-                        "schema": {
-                            "allOf": [
-                                {"$ref": "#/components/schemas/Spec"},
-                                {
-                                    "type": "object",
-                                    "properties": {
-                                        "webhookUrl": {"type": "string", "format": "uri"},
-                                        "priority": {"type": "integer", "minimum": 0, "maximum": 9},
-                                        "metadata": {"type": "object"},
-                                    },
-                                },
-                            ]
-                        }
-                    }
-                },
-            },
-            "responses": {
-                "200": {
-                    "description": "Accepted and stored",
-                    "content": {
-                        "application/json": {
-                            "schema": {
-                                "type": "object",
-                                "required": ["success", "jobId", "status", "queue"],
-                                "properties": {
-                                    "success": {"type": "boolean"},
-                                    "jobId": {"type": "string"},
-                                    "status": _STATUS,
-                                    "message": {"type": "string"},
-                                    "queue": _QUEUE,
-                                },
-                            }
-                        }
-                    },
-                },
-                "400": {"$ref": "#/components/responses/Invalid"},
-                "401": {"$ref": "#/components/responses/Unauthorized"},
-                "413": {"$ref": "#/components/responses/TooLarge"},
-                "429": {"$ref": "#/components/responses/QueueFull"},
-            },
-        }
-    },
-    "/api/job-status/{jobId}": {
-        "get": {
-            "tags": ["node"],
-            "summary": "A job's status, progress, queue place and, when done, its video URL",
-            "parameters": [
-                {"name": "jobId", "in": "path", "required": True, "schema": {"type": "string"}}
-            ],
-            "responses": {
-                "200": {
-                    "description": "The job",
-                    "content": {
-                        "application/json": {
-                            "schema": {
-                                "type": "object",
-                                "required": ["jobId", "status", "progress", "message", "queue"],
-                                "properties": {
-                                    "jobId": {"type": "string"},
-                                    "status": _STATUS,
-                                    "progress": {"type": "integer", "minimum": 0, "maximum": 100},
-                                    "message": {"type": "string"},
-                                    "position": {"type": "integer"},
-                                    "queue": _QUEUE,
-                                    "videoUrl": {"type": "string"},
-                                    "posterUrl": {"type": "string"},
-                                    "error": {"type": ["string", "null"]},
-                                    "metadata": {"type": "object"},
-                                },
-                            }
-                        }
-                    },
-                },
-                "401": {"$ref": "#/components/responses/Unauthorized"},
-                "404": {"$ref": "#/components/responses/NotFound"},
-            },
-        }
-    },
-    "/api/queue-status": {
-        "get": {
-            "tags": ["node"],
-            "summary": "Slots in use, the queue, and which admission gate holds jobs back",
-            "responses": {
-                "200": {
-                    "description": "The queue",
-                    "content": {
-                        "application/json": {
-                            "schema": {
-                                "type": "object",
-                                "properties": {
-                                    "activeRenders": {"type": "integer"},
-                                    "maxConcurrent": {"type": "integer"},
-                                    "queueLength": {"type": "integer"},
-                                    "availableSlots": {"type": "integer"},
-                                    "queuedJobs": {
-                                        "type": "array",
-                                        "maxItems": MAX_LISTED,
-                                        "items": {
-                                            "type": "object",
-                                            "properties": {
-                                                "jobId": {"type": "string"},
-                                                "queuedAt": {
-                                                    "type": "string",
-                                                    "format": "date-time",
-                                                },
-                                            },
-                                        },
-                                    },
-                                    "queuedJobsTruncated": {"type": "boolean"},
-                                    "holding": {
-                                        "type": ["string", "null"],
-                                        "description": _HOLDING,
-                                    },
-                                    "admission": {
-                                        "type": "object",
-                                        "description": "what the gates measure (while holding)",
-                                    },
-                                },
-                            }
-                        }
-                    },
-                },
-                "401": {"$ref": "#/components/responses/Unauthorized"},
-            },
-        }
-    },
-}

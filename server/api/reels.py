@@ -10,6 +10,8 @@ from typing import Any
 from aiohttp import web
 
 from server.api.common import (
+    MAX_OFFSET,
+    MAX_PAGE,
     bool_param,
     idempotency_key,
     int_param,
@@ -17,9 +19,13 @@ from server.api.common import (
     read_json_object,
     service_of,
 )
+from server.api.reels_openapi import OPENAPI_PATHS, OPENAPI_SCHEMAS
 from server.auth import principal_of
 from server.jobs import Api, Job, JobState
 from server.webhooks import iso_time
+
+# Collected by server.api.openapi from every adapter.
+__all__ = ["OPENAPI_PATHS", "OPENAPI_SCHEMAS", "reel", "setup"]
 
 STATUS_WORDS = {
     JobState.QUEUED: "pending",
@@ -84,8 +90,8 @@ async def detail(request: web.Request) -> web.Response:
 
 async def listing(request: web.Request) -> web.Response:
     service = service_of(request)
-    limit = int_param(request, "limit", 20, 1, 200)
-    offset = int_param(request, "offset", 0, 0, 10**9)
+    limit = int_param(request, "limit", 20, 1, MAX_PAGE)
+    offset = int_param(request, "offset", 0, 0, MAX_OFFSET)
     owner = principal_of(request)
     jobs = await service.list(limit=limit, offset=offset, owner=owner)
     total = await service.count(owner=owner)
@@ -98,120 +104,3 @@ def setup(app: web.Application) -> None:
         app.router.add_get(path, listing)
     for path in ("/api/reels/{id}/", "/api/reels/{id}"):
         app.router.add_get(path, detail)
-
-
-_REEL = {
-    "type": "object",
-    "required": ["id", "status"],
-    "properties": {
-        "id": {"type": "string"},
-        "status": {"type": "string", "enum": ["pending", "processing", "done", "failed"]},
-        "progress": {"type": "integer"},
-        "video_url": {"type": ["string", "null"]},
-        "poster_url": {"type": ["string", "null"]},
-        "duration_s": {"type": ["number", "null"]},
-        "error": {"type": ["string", "null"]},
-        "metadata": {"type": "object"},
-        "created_at": {"type": "string", "format": "date-time"},
-        "started_at": {"type": ["string", "null"]},
-        "finished_at": {"type": ["string", "null"]},
-        "status_url": {"type": "string"},
-        "message": {"type": "string"},
-    },
-}
-_REEL_RESPONSE = {
-    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Reel"}}}
-}
-
-OPENAPI_SCHEMAS: dict[str, Any] = {"Reel": _REEL}
-OPENAPI_PATHS: dict[str, Any] = {
-    "/api/reels/": {
-        "post": {
-            "tags": ["reels"],
-            "summary": "Render a reel; waits for it unless async",
-            "parameters": [
-                {
-                    "name": "async",
-                    "in": "query",
-                    "schema": {"type": "boolean"},
-                    "description": "answer 202 at once (default: [server] async_processing)",
-                },
-                {"$ref": "#/components/parameters/IdempotencyKey"},
-            ],
-            "requestBody": {
-                "required": True,
-                "content": {
-                    "application/json": {
-                        "schema": {
-                            "allOf": [
-                                {"$ref": "#/components/schemas/Spec"},
-                                {
-                                    "type": "object",
-                                    "properties": {
-                                        "webhook_url": {"type": "string", "format": "uri"},
-                                        "priority": {"type": "integer", "minimum": 0, "maximum": 9},
-                                        "metadata": {"type": "object"},
-                                    },
-                                },
-                            ]
-                        }
-                    }
-                },
-            },
-            "responses": {
-                "200": {"description": "Finished (done or failed)", **_REEL_RESPONSE},
-                "202": {"description": "Accepted; still rendering", **_REEL_RESPONSE},
-                "400": {"$ref": "#/components/responses/Invalid"},
-                "401": {"$ref": "#/components/responses/Unauthorized"},
-                "413": {"$ref": "#/components/responses/TooLarge"},
-                "429": {"$ref": "#/components/responses/QueueFull"},
-            },
-        },
-        "get": {
-            "tags": ["reels"],
-            "summary": "The caller's reels, newest first",
-            "parameters": [
-                {
-                    "name": "limit",
-                    "in": "query",
-                    "schema": {"type": "integer", "minimum": 1, "maximum": 200},
-                },
-                {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}},
-            ],
-            "responses": {
-                "200": {
-                    "description": "A page of reels",
-                    "content": {
-                        "application/json": {
-                            "schema": {
-                                "type": "object",
-                                "properties": {
-                                    "count": {"type": "integer"},
-                                    "results": {
-                                        "type": "array",
-                                        "items": {"$ref": "#/components/schemas/Reel"},
-                                    },
-                                },
-                            }
-                        }
-                    },
-                },
-                "401": {"$ref": "#/components/responses/Unauthorized"},
-            },
-        },
-    },
-    "/api/reels/{id}/": {
-        "get": {
-            "tags": ["reels"],
-            "summary": "One reel's status and video URL",
-            "parameters": [
-                {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
-            ],
-            "responses": {
-                "200": {"description": "The reel", **_REEL_RESPONSE},
-                "401": {"$ref": "#/components/responses/Unauthorized"},
-                "404": {"$ref": "#/components/responses/NotFound"},
-            },
-        }
-    },
-}

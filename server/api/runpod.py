@@ -46,6 +46,7 @@ from server.api.runpod_stream import StreamFeeds
 from server.auth import principal_of
 from server.errors import Conflict, JobNotFound, ValidationFailed
 from server.jobs import Api, Job
+from server.state import SERVICE
 
 PREFIX = "/v2/{endpoint_id}"
 
@@ -197,8 +198,6 @@ async def health(request: web.Request) -> web.Response:
 
 
 def setup(app: web.Application) -> None:
-    from server.app import SERVICE
-
     state = RunpodState()
     app[RUNPOD_STATE] = state
     service = app[SERVICE]

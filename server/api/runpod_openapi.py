@@ -4,7 +4,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from server.api.runpod_contract import DEFAULT_WAIT_MS, MAX_WAIT_MS, MIN_WAIT_MS, RunpodStatus
+from server.api.openapi_parts import (
+    IDEMPOTENCY_KEY,
+    PRIORITY,
+    RETRY_AFTER,
+    VIDEO_PROPERTIES,
+    WEBHOOK_URL,
+    errors,
+    json_body,
+    json_response,
+    ref,
+    spec_with,
+)
+from server.api.runpod_contract import (
+    DEFAULT_WAIT_MS,
+    INPUT_WEBHOOK_KEY,
+    MAX_POLICY_MS,
+    MAX_WAIT_MS,
+    MIN_EXECUTION_TIMEOUT_MS,
+    MIN_TTL_MS,
+    MIN_WAIT_MS,
+    RunpodStatus,
+)
 
 _STATUSES = [s.value for s in RunpodStatus]
 _ENDPOINT_ID = {
@@ -15,24 +36,12 @@ _ENDPOINT_ID = {
     "description": "[runpod] endpoint_id; any other answers 404",
 }
 _JOB_ID = {"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}
-_RATE_LIMITED = {
-    "description": "Over [runpod] requests_per_s for this caller; retry after Retry-After",
-    "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds"}},
-    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-}
-_COMMON = {
-    "401": {"$ref": "#/components/responses/Unauthorized"},
-    "404": {"$ref": "#/components/responses/NotFound"},
-    "429": _RATE_LIMITED,
-}
-
-
-def _json(description: str, schema: dict[str, Any]) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
-def _ref(name: str) -> dict[str, Any]:
-    return {"$ref": f"#/components/schemas/{name}"}
+_RATE_LIMITED = json_response(
+    "Over [runpod] requests_per_s for this caller; retry after Retry-After",
+    ref("Error"),
+    RETRY_AFTER,
+)
+_COMMON = {**errors(401, 404), "429": _RATE_LIMITED}
 
 
 _ID_AND_STATUS = {
@@ -44,45 +53,44 @@ _OUTPUT = {
     "type": "object",
     "description": "COMPLETED: the video; IN_PROGRESS: progress, frames_done, frames_total",
     "properties": {
-        "video_url": {"type": "string"},
-        "poster_url": {"type": "string"},
-        "duration_s": {"type": "number"},
-        "width": {"type": "integer"},
-        "height": {"type": "integer"},
-        "size_bytes": {"type": "integer"},
-        "encoder": {"type": "string"},
+        **VIDEO_PROPERTIES,
         "progress": {"type": "number", "minimum": 0, "maximum": 100},
         "frames_done": {"type": "integer"},
         "frames_total": {"type": "integer"},
     },
 }
 OPENAPI_SCHEMAS: dict[str, Any] = {
+    "RunpodInput": spec_with({INPUT_WEBHOOK_KEY: WEBHOOK_URL}),
     "RunpodRequest": {
         "type": "object",
         "required": ["input"],
+        "additionalProperties": False,
         "properties": {
             "input": {
-                "allOf": [_ref("Spec")],
+                "allOf": [ref("RunpodInput")],
                 "description": "a Reelfarm spec; `webhookUrl` inside it is taken as `webhook`",
             },
-            "webhook": {"type": "string", "format": "uri"},
+            "webhook": WEBHOOK_URL,
             "policy": {
                 "type": "object",
+                "additionalProperties": False,
                 "properties": {
                     "executionTimeout": {
-                        "type": "integer",
-                        "minimum": 5000,
+                        "type": ["integer", "null"],
+                        "minimum": MIN_EXECUTION_TIMEOUT_MS,
+                        "maximum": MAX_POLICY_MS,
                         "description": "ms; at most [pool] render_timeout_s; past it TIMED_OUT",
                     },
                     "ttl": {
-                        "type": "integer",
-                        "minimum": 10000,
+                        "type": ["integer", "null"],
+                        "minimum": MIN_TTL_MS,
+                        "maximum": MAX_POLICY_MS,
                         "description": "ms of queue and render from submission; then 404",
                     },
                     "lowPriority": {"type": "boolean"},
                 },
             },
-            "priority": {"type": "integer", "minimum": 0, "maximum": 9},
+            "priority": PRIORITY,
         },
     },
     "RunpodStatus": {
@@ -98,27 +106,24 @@ OPENAPI_SCHEMAS: dict[str, Any] = {
         },
     },
 }
-_SUBMIT_BODY = {
-    "required": True,
-    "content": {"application/json": {"schema": _ref("RunpodRequest")}},
-}
+_SUBMIT_BODY = json_body(ref("RunpodRequest"))
 _SUBMIT_ERRORS = {
-    "400": {"$ref": "#/components/responses/Invalid"},
-    "413": {"$ref": "#/components/responses/TooLarge"},
+    **errors(400, 413),
     **_COMMON,
+    "429": json_response("Over the request rate, or the queue is full", ref("Error"), RETRY_AFTER),
 }
 _STATUS_OP = {
     "tags": ["runpod"],
     "summary": "A job's status, timings, and its output (or error)",
     "parameters": [_ENDPOINT_ID, _JOB_ID],
-    "responses": {"200": _json("The job", _ref("RunpodStatus")), **_COMMON},
+    "responses": {"200": json_response("The job", ref("RunpodStatus")), **_COMMON},
 }
 _STREAM_OP = {
     "tags": ["runpod"],
     "summary": "Output chunks new since the last call: progress, then the final output",
     "parameters": [_ENDPOINT_ID, _JOB_ID],
     "responses": {
-        "200": _json(
+        "200": json_response(
             "New chunks",
             {
                 "type": "object",
@@ -141,16 +146,11 @@ OPENAPI_PATHS: dict[str, Any] = {
         "post": {
             "tags": ["runpod"],
             "summary": "Queue a render; answers at once with its id",
-            "parameters": [_ENDPOINT_ID, {"$ref": "#/components/parameters/IdempotencyKey"}],
+            "parameters": [_ENDPOINT_ID, IDEMPOTENCY_KEY],
             "requestBody": _SUBMIT_BODY,
             "responses": {
-                "200": _json("Queued", _ID_AND_STATUS),
+                "200": json_response("Queued", _ID_AND_STATUS),
                 **_SUBMIT_ERRORS,
-                "429": {
-                    "description": "Over the request rate, or the queue is full",
-                    "headers": _RATE_LIMITED["headers"],
-                    "content": _RATE_LIMITED["content"],
-                },
             },
         }
     },
@@ -170,12 +170,12 @@ OPENAPI_PATHS: dict[str, Any] = {
                         "default": DEFAULT_WAIT_MS,
                     },
                 },
-                {"$ref": "#/components/parameters/IdempotencyKey"},
+                IDEMPOTENCY_KEY,
             ],
             "requestBody": _SUBMIT_BODY,
             "responses": {
-                "200": _json(
-                    "Final, or still queued/in progress: poll /status", _ref("RunpodStatus")
+                "200": json_response(
+                    "Final, or still queued/in progress: poll /status", ref("RunpodStatus")
                 ),
                 **_SUBMIT_ERRORS,
             },
@@ -188,7 +188,7 @@ OPENAPI_PATHS: dict[str, Any] = {
             "tags": ["runpod"],
             "summary": "Cancel a queued or running job (a finished one keeps its status)",
             "parameters": [_ENDPOINT_ID, _JOB_ID],
-            "responses": {"200": _json("The job's status now", _ID_AND_STATUS), **_COMMON},
+            "responses": {"200": json_response("The job's status now", _ID_AND_STATUS), **_COMMON},
         }
     },
     "/v2/{endpoint_id}/retry/{job_id}": {
@@ -197,8 +197,8 @@ OPENAPI_PATHS: dict[str, Any] = {
             "summary": "Queue a FAILED or TIMED_OUT job again under the same id",
             "parameters": [_ENDPOINT_ID, _JOB_ID],
             "responses": {
-                "200": _json("Queued again", _ID_AND_STATUS),
-                "409": {"$ref": "#/components/responses/Conflict"},
+                "200": json_response("Queued again", _ID_AND_STATUS),
+                **errors(409),
                 **_COMMON,
             },
         }
@@ -209,7 +209,7 @@ OPENAPI_PATHS: dict[str, Any] = {
             "summary": "Cancel the caller's queued Runpod jobs; running ones go on",
             "parameters": [_ENDPOINT_ID],
             "responses": {
-                "200": _json(
+                "200": json_response(
                     "Purged",
                     {
                         "type": "object",
@@ -229,7 +229,7 @@ OPENAPI_PATHS: dict[str, Any] = {
             "summary": "Job counts and render slots",
             "parameters": [_ENDPOINT_ID],
             "responses": {
-                "200": _json(
+                "200": json_response(
                     "Counts",
                     {
                         "type": "object",

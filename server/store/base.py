@@ -17,7 +17,8 @@ What a backend guarantees:
 - The outbox hands out due deliveries one job at a time in event order (a job's `completed`
   never overtakes its `started`), each under a short lease so several nodes can send.
 
-Only `server.service.JobService` writes jobs; adapters read through the service too.
+Only the job service writes jobs (through its state machine, `server.service.machine`);
+adapters read through the service too.
 A Redis backend maps these to a sorted set per state (score = -priority, queued_at, seq),
 a hash per job, and Lua scripts (or WATCH/MULTI) for `add`, `claim` and `save`.
 """

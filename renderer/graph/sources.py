@@ -1,0 +1,53 @@
+"""Everything on disk the graph reads, prepared by the render before the command is built."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from renderer.probe import MediaInfo
+
+
+@dataclass(frozen=True)
+class CardLayer:
+    """A text card cropped to its ink, and how it enters.
+
+    Fades and slides are done by FFmpeg on the one settled image (`fade_frames` of alpha
+    ramp, `slide_px` of rise over the same frames); a "pop" is drawn by Pillow as an image
+    sequence of `frames` files that ends with the settled card.
+    """
+
+    pattern: Path  # image2 pattern, e.g. card-3-%03d.png
+    frames: int
+    x: int
+    y: int
+    fade_frames: int = 0
+    slide_px: int = 0
+
+
+@dataclass(frozen=True)
+class SceneSources:
+    media: Path | None = None
+    info: MediaInfo | None = None
+    card: CardLayer | None = None
+
+
+@dataclass(frozen=True)
+class AudioSources:
+    """The local files behind an AudioPlan's music and voices (same order as the plan)."""
+
+    music: Path | None
+    voices: tuple[Path, ...]
+
+
+@dataclass(frozen=True)
+class GraphSources:
+    """Everything on disk the graph reads, prepared by the render."""
+
+    scenes: tuple[SceneSources, ...]
+    background: Path  # the theme background, full frame
+    background_colour: str  # "#rrggbb", around contained clips
+    blur_contain: bool  # theme background "blur": contained media sits on a blurred copy
+    audio: AudioSources
+    effect_clip: Path | None = None
+    effect_filter: str | None = None

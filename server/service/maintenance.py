@@ -1,0 +1,70 @@
+"""Upkeep the sweeper runs: queued jobs past their TTL fail as expired, renders of dead nodes
+go back to the queue, and finished jobs past `[storage] retention_h` are deleted with their
+files."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import time
+from pathlib import Path
+
+from server.config import Config
+from server.jobs import ErrorKind, JobState, WebhookEvent
+from server.service.machine import StateMachine, finished
+from server.service.renders import Renders
+from server.store.base import JobStore
+
+# Expired or deleted in pages of this size so one sweep never loads an unbounded backlog.
+SWEEP_PAGE = 500
+
+
+def output_dir(config: Config, job_id: str) -> Path:
+    """Where a job's video and poster are written (and deleted from by retention)."""
+    return config.storage.data_dir / "jobs" / job_id
+
+
+class Maintenance:
+    def __init__(self, store: JobStore, machine: StateMachine, renders: Renders, *, node_id: str):
+        self._store = store
+        self._machine = machine
+        self._renders = renders
+        self._node_id = node_id
+
+    async def recover_orphans(self, config: Config) -> int:
+        """Requeue renders whose node is gone: at start-up on an exclusive store, every one;
+        otherwise those whose lease has run out."""
+        now = time.time()
+        if self._store.exclusive:
+            orphans = [j for j in await self._store.processing() if j.lease_owner != self._node_id]
+        else:
+            orphans = await self._store.expired_leases(now)
+        recovered = 0
+        for job in orphans:
+            if await self._renders.requeue(
+                config, job, "the render was interrupted", lease_owner=job.lease_owner or ""
+            ):
+                recovered += 1
+        return recovered
+
+    async def expire_queued(self) -> int:
+        expired = 0
+        for job in await self._store.expired_queued(time.time(), limit=SWEEP_PAGE):
+            failed = finished(
+                job, JobState.FAILED, ErrorKind.EXPIRED, "expired in the queue before it started"
+            )
+            if await self._machine.commit(job, failed, event=WebhookEvent.FAILED):
+                expired += 1
+        return expired
+
+    async def sweep_retention(self, config: Config) -> int:
+        """Delete jobs (records and files) finished more than `retention_h` ago."""
+        cutoff = time.time() - config.storage.retention_h * 3600
+        swept = 0
+        while True:
+            old = await self._store.finished_before(cutoff, limit=SWEEP_PAGE)
+            if not old:
+                return swept
+            for job in old:
+                await asyncio.to_thread(shutil.rmtree, output_dir(config, job.id), True)
+            swept += await self._store.delete([j.id for j in old])
