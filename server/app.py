@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
+import time
 import traceback
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -30,11 +30,13 @@ from renderer.pool import WorkerPool
 from renderer.types import RenderOptions
 from server import auth, capacity
 from server.admission import Admission
-from server.api import health, native, node, openapi, reels, runpod
-from server.config import Config
+from server.api import cluster, health, native, node, openapi, reels, runpod
+from server.config import Config, redacted_url
 from server.errors import QueueFull, ServiceError, Unavailable, ValidationFailed
 from server.logs import EventLog
 from server.metrics import Metrics
+from server.nodes import NodeRegistry, package_version, resolve_node_id
+from server.outage import RETRY_MAX_S, StoreHealth
 from server.scheduler import Scheduler
 from server.service import JobService
 from server.state import (
@@ -44,19 +46,26 @@ from server.state import (
     CONFIG_PATH,
     METRICS,
     MODULES,
+    NODES,
     POOL,
     SCHEDULER,
     SERVICE,
     STORE,
+    STORE_HEALTH,
     SWEEPER,
     WEBHOOKS,
 )
-from server.store import make_store
+from server.store import JobStore, NodeInfo, StoreUnavailable, make_store
 from server.sweeper import Sweeper
 from server.webhooks import WebhookSender
 
 # The API adapters, in registration order. Each exposes setup(app) and OPENAPI_PATHS.
-API_MODULES: tuple[ModuleType, ...] = (health, node, reels, native, runpod, openapi)
+API_MODULES: tuple[ModuleType, ...] = (health, node, reels, native, runpod, cluster, openapi)
+# What a client is told when the job store cannot be reached, and when to come back.
+STORE_AWAY = "the job store is unavailable, retry shortly"
+STORE_RETRY_AFTER_S = 2
+# While the store does not answer at start-up, say so again this often.
+WAITING_LOG_S = 30.0
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -73,18 +82,21 @@ def create_app(config: Config, *, config_path: str | Path | None = None) -> web.
             auth.middleware(authenticator, on_refused=lambda r: _refused(metrics, r)),
         ],
     )
-    node_id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+    node_id = resolve_node_id(config.server.node_id)
     store = make_store(config.storage)
+    store_health = StoreHealth()
     service = JobService(store, config, metrics=metrics, node_id=node_id)
     sender = WebhookSender(
         store,
         node_id=node_id,
         config=lambda: service.config.webhooks,
         on_delivered=metrics.webhook_delivered,
+        health=store_health,
     )
     service.set_outbox_listener(sender.wake)
     admission = _make_admission(config)
     pool = _make_pool(config, service, metrics)
+    scheduler = Scheduler(service, pool, admission=admission, metrics=metrics, health=store_health)
 
     app[CONFIG] = config
     app[CONFIG_PATH] = str(config_path or "")
@@ -95,8 +107,10 @@ def create_app(config: Config, *, config_path: str | Path | None = None) -> web.
     app[WEBHOOKS] = sender
     app[ADMISSION] = admission
     app[POOL] = pool
-    app[SCHEDULER] = Scheduler(service, pool, admission=admission, metrics=metrics)
-    app[SWEEPER] = Sweeper(service)
+    app[SCHEDULER] = scheduler
+    app[SWEEPER] = Sweeper(service, health=store_health)
+    app[STORE_HEALTH] = store_health
+    app[NODES] = NodeRegistry(store, _describer(node_id, scheduler, pool), health=store_health)
     app[MODULES] = API_MODULES
 
     app.router.add_get("/metrics", metrics.handle_metrics)
@@ -109,13 +123,16 @@ def create_app(config: Config, *, config_path: str | Path | None = None) -> web.
 async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     """Open in dependency order, close in reverse; a failure part-way closes what opened."""
     store = app[STORE]
-    await store.open()
+    await open_store(store, app[CONFIG])
     try:
         await app[SWEEPER].start()  # requeues the last run's orphans before any claim
         await app[WEBHOOKS].start()
         await app[SCHEDULER].start()
+        await app[NODES].start()
         yield
     finally:
+        # Unregistered first, so other nodes stop counting this one's slots at once.
+        await app[NODES].stop()
         # serve() drains with the grace period first; here anything left is requeued.
         await app[SCHEDULER].stop()
         await app[POOL].stop()
@@ -123,6 +140,53 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         await app[SWEEPER].stop()
         app[ADMISSION].close()
         await store.close()
+
+
+async def open_store(store: JobStore, config: Config) -> None:
+    """Open the store, waiting for as long as it does not answer (Redis starting beside the
+    node, or restarting): the node comes up by itself once it does, instead of leaving that to
+    a supervisor. A store that answers but is unsafe (`StoreUnsafe`) is not waited for."""
+    log = EventLog()
+    started = time.monotonic()
+    last_said = -WAITING_LOG_S
+    delay_s = 0.25
+    while True:
+        try:
+            await store.open()
+        except StoreUnavailable as exc:
+            waited_s = time.monotonic() - started
+            if waited_s - last_said >= WAITING_LOG_S:
+                last_said = waited_s
+                log.warning(
+                    "store.waiting",
+                    f"Waiting for the job store at {redacted_url(config.storage.redis_url)} "
+                    f"({exc.reason}); retrying, waited {waited_s:.0f}s",
+                    reason=exc.reason,
+                )
+            await asyncio.sleep(delay_s)
+            delay_s = min(delay_s * 2, RETRY_MAX_S)
+            continue
+        if time.monotonic() - started > 1.0:
+            log.emit("store.open", f"Job store open after {time.monotonic() - started:.1f}s")
+        return
+
+
+def _describer(node_id: str, scheduler: Scheduler, pool: WorkerPool) -> Callable[[], NodeInfo]:
+    version = package_version()
+
+    def describe() -> NodeInfo:
+        jobs = scheduler.rendering()
+        return NodeInfo(
+            id=node_id,
+            slots=scheduler.max_concurrent,
+            busy=len(jobs),
+            encoder=pool.encoder or "unknown",
+            gpu=None,  # the registry knows the GPUs
+            version=version,
+            jobs=jobs,
+        )
+
+    return describe
 
 
 def pool_size(config: Config) -> tuple[int, int]:
@@ -188,6 +252,9 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return await handler(request)
     except ServiceError as exc:
         return service_error_response(exc)
+    except StoreUnavailable as exc:
+        request.app[STORE_HEALTH].failed(exc, where="API")
+        return service_error_response(Unavailable(STORE_AWAY, STORE_RETRY_AFTER_S))
     except web.HTTPException as exc:
         if exc.status < 400:
             raise

@@ -48,11 +48,6 @@ def serving_problems(config: Config) -> list[str]:
             f"server.host: refusing to listen on {config.server.host} with no credentials: "
             'set auth.basic_users or auth.api_keys, or use host = "127.0.0.1"'
         )
-    if config.storage.backend != "sqlite":
-        problems.append(
-            f"storage.backend: {config.storage.backend!r} is not available in this version; "
-            "use 'sqlite'"
-        )
     return problems
 
 
@@ -83,5 +78,5 @@ def serve(args: argparse.Namespace) -> int:
     try:
         asyncio.run(lifecycle.run(config, path))
     except lifecycle.StartupError as exc:
-        raise CommandError(str(exc), EXIT_FAILED) from None
+        raise CommandError(str(exc), exc.exit_code) from None
     return 0

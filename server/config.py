@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import tomllib
 import types
 import typing
@@ -16,6 +17,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit, urlunsplit
+
+# Leases are renewed every third of them; below this a busy event loop could miss renewals.
+MIN_LEASE_S = 3.0
+NODE_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
 class ConfigError(ValueError):
@@ -40,6 +46,8 @@ class ServerConfig:
     log_format: Literal["plain", "json"] = "plain"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     shutdown_grace_s: float = 30.0
+    # This process's name among the nodes sharing a store; "auto" = hostname-pid-random.
+    node_id: str = "auto"
 
 
 @dataclass(frozen=True)
@@ -63,6 +71,9 @@ class PoolConfig:
     max_attempts: int = 3
     # Workers run at this niceness so the API answers quickly while every core renders.
     worker_nice: int = 10
+    # A render's lease lasts this long without a heartbeat; a dead node's jobs return to the
+    # queue about this long after it stopped renewing.
+    lease_s: float = 30.0
 
 
 @dataclass(frozen=True)
@@ -152,7 +163,18 @@ class Config:
             out["webhooks"]["secret"] = "***"  # noqa: S105 (a mask, not a secret)
         out["auth"]["basic_users"] = [u.split(":", 1)[0] + ":***" for u in self.auth.basic_users]
         out["auth"]["api_keys"] = ["***" for _ in self.auth.api_keys]
+        out["storage"]["redis_url"] = redacted_url(self.storage.redis_url)
         return out
+
+
+def redacted_url(url: str) -> str:
+    """`url` with its password masked, for logs and `check-config`."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = f"{parts.username}:" if parts.username else ":"
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{user}***@{host}"))
 
 
 SECTIONS: dict[str, type] = {f.name: typing.get_type_hints(Config)[f.name] for f in fields(Config)}
@@ -291,6 +313,8 @@ def _check(config: Config, problems: list[str]) -> None:
         positive("pool", "render_threads", config.pool.render_threads)
     positive("pool", "render_timeout_s", config.pool.render_timeout_s)
     positive("pool", "max_attempts", config.pool.max_attempts)
+    if config.pool.lease_s < MIN_LEASE_S:
+        problems.append(f"pool.lease_s: must be at least {MIN_LEASE_S:g}")
     positive("admission", "max_queue", config.admission.max_queue)
     positive("admission", "queue_ttl_s", config.admission.queue_ttl_s)
     positive("admission", "max_duration_s", config.admission.max_duration_s)
@@ -311,6 +335,8 @@ def _check(config: Config, problems: list[str]) -> None:
         problems.append(f"encoder.prefer: unknown encoder(s) {', '.join(sorted(bad))}")
     if config.storage.backend == "redis" and not config.storage.redis_url:
         problems.append("storage.redis_url: required when backend = 'redis'")
+    if config.server.node_id != "auto" and not NODE_ID.fullmatch(config.server.node_id):
+        problems.append('server.node_id: must be "auto" or 1-64 letters, digits, ".", "_" or "-"')
     if config.server.public_url and not config.server.public_url.startswith(
         ("http://", "https://")
     ):

@@ -19,9 +19,10 @@ from aiohttp import web
 
 from server import logs
 from server.app import create_app, pool_size
-from server.config import Config, ConfigError, load_config
+from server.config import Config, ConfigError, load_config, redacted_url
 from server.logs import EventLog
 from server.state import ADMISSION, AUTH, CONFIG_PATH, POOL, SCHEDULER, SERVICE
+from server.store import StoreUnsafe
 from server.store.sqlite import StoreLocked
 
 # Sections whose changes need a restart to take effect.
@@ -29,7 +30,12 @@ RESTART_ONLY = ("storage", "encoder", "assets")
 
 
 class StartupError(Exception):
-    """The server could not start (data dir locked, port in use…); one clear line."""
+    """The server could not start (data dir locked, port in use…); one clear line, and the
+    exit status: 2 when the config is what is wrong (a Redis that would lose jobs)."""
+
+    def __init__(self, message: str, exit_code: int = 1):
+        self.exit_code = exit_code
+        super().__init__(message)
 
 
 async def run(config: Config, config_path: Path | None) -> None:
@@ -41,6 +47,8 @@ async def run(config: Config, config_path: Path | None) -> None:
         await runner.setup()
     except StoreLocked as exc:
         raise StartupError(str(exc)) from None
+    except StoreUnsafe as exc:
+        raise StartupError(str(exc), exit_code=2) from None
     try:
         site = web.TCPSite(runner, config.server.host, config.server.port, backlog=1024)
         try:
@@ -54,10 +62,14 @@ async def run(config: Config, config_path: Path | None) -> None:
         # it, which took 40-110 ms pauses out of request latency under load (measured).
         gc.freeze()
         address = runner.addresses[0]
+        shared = ""
+        if config.storage.backend == "redis":
+            shared = f"node {app[SERVICE].node_id} on {redacted_url(config.storage.redis_url)}, "
         log.emit(
             "server.listening",
             f"Reelfarm listening on http://{config.server.host}:{address[1]} "
-            f"(data {config.storage.data_dir}, {app[SCHEDULER].max_concurrent} render slot(s), "
+            f"({shared}data {config.storage.data_dir}, "
+            f"{app[SCHEDULER].max_concurrent} render slot(s), "
             f"auth {'on' if config.auth.enabled else 'off: loopback only'})",
             host=config.server.host,
             port=address[1],
@@ -115,6 +127,8 @@ async def reload(app: web.Application) -> bool:
     ignored = [s for s in RESTART_ONLY if getattr(old, s) != getattr(new, s)]
     if (old.server.host, old.server.port) != (new.server.host, new.server.port):
         ignored.append("server.host/port")
+    if old.server.node_id != new.server.node_id:
+        ignored.append("server.node_id")
     if ignored:
         log.warning(
             "config.restart_needed",
@@ -144,5 +158,7 @@ def _keep(old: Config, new: Config) -> Config:
     import dataclasses
 
     kept = {s: getattr(old, s) for s in RESTART_ONLY}
-    server = dataclasses.replace(new.server, host=old.server.host, port=old.server.port)
+    server = dataclasses.replace(
+        new.server, host=old.server.host, port=old.server.port, node_id=old.server.node_id
+    )
     return dataclasses.replace(new, server=server, **kept)

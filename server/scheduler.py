@@ -8,6 +8,9 @@ renders in its own task under its deadline; the bookkeeping after it is shielded
 cancellation. A heartbeat renews this node's leases and persists progress, and stops renders
 that this node no longer holds (cancelled through another node, or requeued after a stall).
 
+Each attempt renders into a directory of its own (`server.attempts`); its end is recorded by
+`server.render_end`. While the store is away, claims and beats wait for it.
+
 `drain(grace_s)` is the first phase of shutdown: stop claiming, let renders finish for the
 grace period, then stop the rest and put them back in the queue without counting the attempt.
 """
@@ -23,21 +26,26 @@ from typing import TYPE_CHECKING, Any
 
 import scenes
 from renderer.ffmpeg import find_ffmpeg
-from renderer.pool import PoolClosed, RenderTimeout, WorkerLost
-from renderer.types import AssetError, RenderError
+from renderer.types import RenderError
+from server import attempts
 from server.admission import estimate_memory_mb
-from server.jobs import ErrorKind, Job, option_seconds
+from server.jobs import Job, option_seconds
 from server.logs import EventLog
+from server.outage import StoreHealth
+from server.render_end import RenderEnd
 from server.service import JobService
+from server.store.base import StoreUnavailable
 
 if TYPE_CHECKING:
     from renderer.pool import WorkerPool
     from server.admission import Admission
     from server.metrics import Metrics
 
-# A render's lease lasts this long without a heartbeat; heartbeats come every third of it.
-LEASE_S = 30.0
-HEARTBEAT_S = LEASE_S / 3
+# A render's lease lasts `[pool] lease_s` without a heartbeat; alone on its store a node
+# renews every third of it. Sharing the store, it beats this often while it renders: a cancel
+# may come through any node, and the beat is how the node rendering hears of it (one script
+# call per node per beat), so the render stops within the 2 s a cancel may take.
+SHARED_BEAT_S = 0.5
 # Re-judge the admission gates this often while they hold jobs back.
 HOLD_RECHECK_S = 0.5
 IDLE_RECHECK_S = 2.0
@@ -53,6 +61,7 @@ class Scheduler:
         *,
         admission: Admission | None,
         metrics: Metrics,
+        health: StoreHealth | None = None,
     ):
         self._service = service
         self._pool = pool
@@ -64,6 +73,9 @@ class Scheduler:
         self._frames: dict[str, int] = {}
         self._holding: str | None = None
         self._draining = False
+        self._stopping = False  # a result that cannot be saved now is left to its lease
+        self._health = health or StoreHealth()
+        self._end = RenderEnd(service, self._health, stopping=lambda: self._stopping)
         self._loop_task: asyncio.Task[None] | None = None
         self._heartbeat_task: asyncio.Task[None] | None = None
         self._pool_start: asyncio.Task[None] | None = None
@@ -82,6 +94,10 @@ class Scheduler:
     def workers(self) -> tuple[int, int]:
         running = len(self._tasks)
         return max(0, self._pool.size - running), running
+
+    def rendering(self) -> tuple[str, ...]:
+        """The ids of the jobs rendering on this node now."""
+        return tuple(self._tasks)
 
     def wake(self) -> None:
         self._wake.set()
@@ -135,6 +151,7 @@ class Scheduler:
             await asyncio.gather(*self._tasks.values(), return_exceptions=True)
 
     async def stop(self) -> None:
+        self._stopping = True
         await self.drain(0)
         for task in (self._heartbeat_task, self._pool_start):
             if task is not None and not task.done():
@@ -159,6 +176,8 @@ class Scheduler:
             self._wake.clear()
             try:
                 await self._fill()
+            except StoreUnavailable as exc:  # claims resume when the store is back
+                self._health.failed(exc, where="scheduler")
             except Exception as exc:  # a store hiccup must not stop scheduling for good
                 self._log.error("scheduler.error", f"Scheduling pass failed: {exc!r}")
             wait = HOLD_RECHECK_S if self._holding else IDLE_RECHECK_S
@@ -192,7 +211,9 @@ class Scheduler:
             if gate is not None:
                 self._set_holding(gate)
                 return
-            job = await service.claim_next(lease_s=LEASE_S, skip_owners=await self._full_owners())
+            job = await service.claim_next(
+                lease_s=self._lease_s(), per_owner_limit=self._per_owner_limit()
+            )
             if job is None:
                 self._set_holding("per_key_limit")
                 return
@@ -210,12 +231,10 @@ class Scheduler:
         # evaluate() samples psutil over our process tree: off the event loop.
         return await asyncio.to_thread(admission.evaluate, need, rendering=len(self._tasks))
 
-    async def _full_owners(self) -> set[str]:
+    def _per_owner_limit(self) -> int | None:
+        # Checked inside the atomic claim, so several nodes together never overshoot it.
         limit = self._service.config.auth.per_key_max_concurrent
-        if limit <= 0:
-            return set()
-        active = await self._service.store.active_by_owner()
-        return {owner for owner, n in active.items() if n >= limit}
+        return limit if limit > 0 else None
 
     def _set_holding(self, holding: str | None) -> None:
         if holding == self._holding:
@@ -242,48 +261,28 @@ class Scheduler:
             # The job's whole life (queue and render, from when it was queued) is bounded.
             left_s = (job.queued_at or job.created_at) + lifetime_s - time.time()
             timeout_s = max(0.001, min(timeout_s, left_s))
-        output_dir = service.output_dir(job.id)
+        job_dir = service.output_dir(job.id)
+        own_dir = attempts.attempt_dir(job_dir, job, service.node_id)
         try:
-            await asyncio.to_thread(output_dir.mkdir, parents=True, exist_ok=True)
+            await asyncio.to_thread(attempts.prepare, own_dir)
             result = await self._pool.render(
-                job.id, job.spec, output_dir, self._progress_callback(job.id), timeout_s
+                job.id, job.spec, own_dir, self._progress_callback(job.id), timeout_s
             )
         except asyncio.CancelledError:
             if job.id in self._shutdown_ids:
-                await asyncio.shield(
-                    service.requeue(job, "the server shut down", count_attempt=False)
-                )
+                await asyncio.shield(self._end.shut_down(job))
             # Otherwise the job was cancelled (or lost) already: nothing to record.
             raise
         except Exception as exc:  # every failure is recorded on the job
-            await asyncio.shield(self._record_failure(job, exc, timeout_s))
+            await asyncio.shield(self._end.failed(job, exc, timeout_s))
         else:
-            await asyncio.shield(service.complete(job, result))
+            await asyncio.shield(self._end.completed(job, result, job_dir))
         finally:
             self._tasks.pop(job.id, None)
             self._frames.pop(job.id, None)
             self._shutdown_ids.discard(job.id)
             self._wake.set()
-
-    async def _record_failure(self, job: Job, exc: Exception, timeout_s: float) -> None:
-        service = self._service
-        if isinstance(exc, PoolClosed):
-            await service.requeue(job, "the server shut down", count_attempt=False)
-        elif isinstance(exc, RenderTimeout):
-            await service.fail(job, ErrorKind.TIMEOUT, f"render took longer than {timeout_s:g}s")
-        elif isinstance(exc, WorkerLost):
-            await service.requeue(job, f"render worker lost ({exc})")
-        elif isinstance(exc, AssetError):
-            await service.fail(job, ErrorKind.ASSET, str(exc))
-        elif isinstance(exc, RenderError):
-            await service.fail(job, ErrorKind.RENDER, str(exc))
-        else:
-            self._log.error(
-                "render.internal_error",
-                f"Job {job.id}: unexpected render failure: {exc!r}",
-                job_id=job.id,
-            )
-            await service.fail(job, ErrorKind.RENDER, "internal error while rendering")
+            await asyncio.shield(asyncio.to_thread(attempts.discard, own_dir))
 
     def _progress_callback(self, job_id: str) -> Callable[[int, int], None]:
         loop = asyncio.get_running_loop()
@@ -306,11 +305,24 @@ class Scheduler:
         return progress
 
     # ---- heartbeats ------------------------------------------------------------------------
+    def _lease_s(self) -> float:
+        return self._service.config.pool.lease_s
+
+    def _beat_s(self) -> float:
+        # Alone on its store, a node is the only one that can cancel its renders, and it stops
+        # them itself at once; only the lease needs renewing.
+        if self._service.store.exclusive:
+            return self._lease_s() / 3
+        return SHARED_BEAT_S
+
     async def _heartbeats(self) -> None:
         while True:
-            await asyncio.sleep(HEARTBEAT_S)
+            await asyncio.sleep(self._beat_s())
             try:
-                lost = await self._service.heartbeat(LEASE_S)
+                lost = await self._service.heartbeat(self._lease_s())
+            except StoreUnavailable as exc:  # the leases are renewed when it is back
+                self._health.failed(exc, where="heartbeat")
+                continue
             except Exception as exc:  # try again next beat
                 self._log.error("heartbeat.error", f"Heartbeat failed: {exc!r}")
                 continue

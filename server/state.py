@@ -15,6 +15,8 @@ from server.admission import Admission
 from server.auth import Authenticator
 from server.config import Config
 from server.metrics import Metrics
+from server.nodes import NodeRegistry
+from server.outage import StoreHealth
 from server.scheduler import Scheduler
 from server.service import JobService
 from server.store import JobStore
@@ -32,5 +34,7 @@ METRICS = web.AppKey("metrics", Metrics)
 AUTH = web.AppKey("auth", Authenticator)
 WEBHOOKS = web.AppKey("webhooks", WebhookSender)
 SWEEPER = web.AppKey("sweeper", Sweeper)
+NODES = web.AppKey("nodes", NodeRegistry)  # this node in the shared registry
+STORE_HEALTH = web.AppKey("store_health", StoreHealth)  # whether the store answers now
 # The adapters registered, in order; `/openapi.json` is assembled from them.
 MODULES = web.AppKey[tuple[ModuleType, ...]]("api_modules")

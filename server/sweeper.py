@@ -8,22 +8,35 @@ import contextlib
 import time
 
 from server.logs import EventLog
+from server.outage import StoreHealth
 from server.service import JobService
+from server.store.base import StoreUnavailable
 
 SWEEP_S = 1.0
 RETENTION_SWEEP_S = 600.0
 
 
 class Sweeper:
-    def __init__(self, service: JobService, *, sweep_s: float = SWEEP_S):
+    """Runs on every node: on a shared store each one requeues any dead node's renders, and the
+    compare-and-set lets only one of them win each job. Once a second, so a dead node's jobs
+    are back in the queue within about a second of their lease running out."""
+
+    def __init__(
+        self, service: JobService, *, sweep_s: float = SWEEP_S, health: StoreHealth | None = None
+    ):
         self._service = service
         self._sweep_s = sweep_s
+        self._health = health or StoreHealth()
         self._task: asyncio.Task[None] | None = None
         self._log = EventLog()
 
     async def start(self) -> None:
         """Recover orphans of a previous run before anything is claimed, then sweep on."""
-        recovered = await self._service.recover_orphans()
+        try:
+            recovered = await self._service.recover_orphans()
+        except StoreUnavailable as exc:  # the sweep loop recovers them once it is back
+            self._health.failed(exc, where="sweeper")
+            recovered = 0
         if recovered:
             self._log.emit(
                 "server.recovered",
@@ -57,6 +70,10 @@ class Sweeper:
                         self._log.emit(
                             "retention.swept", f"Deleted {swept} expired job(s)", swept=swept
                         )
+            except StoreUnavailable as exc:
+                self._health.failed(exc, where="sweeper")
             except Exception as exc:  # one failed sweep must not end the sweeping
                 self._log.error("sweeper.error", f"Sweep failed: {exc!r}")
+            else:
+                self._health.answered()  # every sweep reads the store
             await asyncio.sleep(self._sweep_s)

@@ -37,7 +37,8 @@ from renderer.assets import is_private_address
 from server.config import WebhooksConfig
 from server.jobs import Job, WebhookEvent
 from server.logs import EventLog
-from server.store.base import JobStore, WebhookDelivery
+from server.outage import StoreHealth
+from server.store.base import JobStore, StoreUnavailable, WebhookDelivery
 
 MAX_URL_CHARS = 2048
 SIGNATURE_HEADER = "X-Reelfarm-Signature"
@@ -178,8 +179,10 @@ class WebhookSender:
         node_id: str,
         config: Callable[[], WebhooksConfig],
         on_delivered: Callable[[str, float], None] | None = None,
+        health: StoreHealth | None = None,
     ):
         self._store = store
+        self._health = health or StoreHealth()
         self._node_id = node_id
         self._config = config  # a getter: SIGHUP may replace the secret or limits
         self._on_delivered = on_delivered or (lambda outcome, seconds: None)
@@ -230,10 +233,12 @@ class WebhookSender:
                         limit=room,
                         lease_s=self._config().timeout_s + 30,
                     )
+                except StoreUnavailable as exc:  # claimed again when it is back
+                    self._health.failed(exc, where="webhook sender")
                 except Exception as exc:  # a store hiccup must not end delivery
                     self._log.error("webhook.store_error", f"webhook outbox read failed: {exc}")
             for delivery in claimed:
-                task = asyncio.create_task(self._deliver(delivery))
+                task = asyncio.create_task(self._send(delivery))
                 self._in_flight.add(task)
                 task.add_done_callback(self._done)
             if claimed and len(claimed) == room:
@@ -245,6 +250,14 @@ class WebhookSender:
     def _done(self, task: asyncio.Task[None]) -> None:
         self._in_flight.discard(task)
         self._wake.set()  # a job's next event may now be due
+
+    async def _send(self, delivery: WebhookDelivery) -> None:
+        try:
+            await self._deliver(delivery)
+        except StoreUnavailable as exc:
+            # The outcome could not be recorded: the delivery's lease runs out and it is sent
+            # again, which is why receivers get a stable delivery id (at least once).
+            self._health.failed(exc, where="webhook sender")
 
     async def _deliver(self, delivery: WebhookDelivery) -> None:
         config = self._config()

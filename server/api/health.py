@@ -1,4 +1,5 @@
-"""Probes: `/healthz` (the process answers) and `/readyz` (the pool is up and not draining)."""
+"""Probes: `/healthz` (the process answers) and `/readyz` (the pool is up, the job store
+answers, and the node is not draining)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from server.api.openapi_parts import json_response
-from server.state import SCHEDULER
+from server.state import SCHEDULER, STORE_HEALTH
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -23,6 +24,10 @@ async def readyz(request: web.Request) -> web.Response:
         return web.json_response({"ready": False, "reason": reason}, status=503)
     if not scheduler.ready:
         return web.json_response({"ready": False, "reason": "worker pool starting"}, status=503)
+    if not request.app[STORE_HEALTH].available:
+        # Its details (addresses) go to the log; the probe is public.
+        reason = "the job store is unavailable"
+        return web.json_response({"ready": False, "reason": reason}, status=503)
     return web.json_response({"ready": True, "slots": scheduler.max_concurrent})
 
 
@@ -49,10 +54,12 @@ _ALIVE = {"type": "object", "required": ["status"], "properties": {"status": {"c
 OPENAPI_PATHS: dict[str, Any] = {
     "/healthz": _probe("Liveness: the process answers", {"200": json_response("Alive", _ALIVE)}),
     "/readyz": _probe(
-        "Readiness: the worker pool is up and the server is not draining",
+        "Readiness: the worker pool is up, the job store answers, and the server is not draining",
         {
             "200": json_response("Ready", _READY),
-            "503": json_response("Starting, failed to start, or shutting down", _NOT_READY),
+            "503": json_response(
+                "Starting, failed to start, job store unavailable, or shutting down", _NOT_READY
+            ),
         },
     ),
 }

@@ -13,8 +13,9 @@ from server.api.node_openapi import MAX_LISTED, OPENAPI_PATHS, OPENAPI_SCHEMAS
 from server.auth import principal_of
 from server.errors import JobNotFound
 from server.jobs import Api, Job, JobState
+from server.nodes import totals
 from server.service import visible_to
-from server.state import ADMISSION
+from server.state import ADMISSION, NODES
 from server.webhooks import iso_time
 
 # Collected by server.api.openapi from every adapter.
@@ -53,6 +54,7 @@ async def generate_video_async(request: web.Request) -> web.Response:
         field_names={"webhook_url": "webhookUrl"},
     )
     info = await service.queue_info(job)
+    slots = request.app[NODES].slots()
     return web.json_response(
         {
             "success": True,
@@ -62,7 +64,7 @@ async def generate_video_async(request: web.Request) -> web.Response:
             "queue": {
                 "position": info.get("position") or 0,
                 "activeRenders": info["activeRenders"],
-                "maxConcurrent": info["maxConcurrent"],
+                "maxConcurrent": slots,
                 "queueLength": info["queueLength"],
             },
         }
@@ -81,7 +83,7 @@ async def job_status(request: web.Request) -> web.Response:
         "message": _message(job, position),
         "queue": {
             "activeRenders": info["activeRenders"],
-            "maxConcurrent": info["maxConcurrent"],
+            "maxConcurrent": request.app[NODES].slots(),
             "queueLength": info["queueLength"],
         },
         "createdAt": iso_time(job.created_at),
@@ -104,8 +106,11 @@ async def job_status(request: web.Request) -> web.Response:
 
 
 async def queue_status(request: web.Request) -> web.Response:
+    """Cluster-wide: renders in flight and queued jobs are the store's, slots every live
+    node's (this node's alone on SQLite); `holding` is this node's own gates."""
     service = service_of(request)
     info = await service.queue_info()
+    info["maxConcurrent"], _ = totals(await request.app[NODES].cluster())
     caller = principal_of(request)
     listed = [j for j in await service.queued_jobs(MAX_LISTED) if visible_to(j, caller)]
     out: dict[str, Any] = {

@@ -20,6 +20,10 @@ from server.api.openapi_parts import (
 )
 from server.state import MODULES, SERVICE
 
+# Operations that never touch the job store: the probes (which say 503 themselves), the spec,
+# themes and this document.
+STORELESS_TAGS = frozenset({"health", "spec"})
+
 
 def build(modules: Iterable[ModuleType], server_url: str) -> dict[str, Any]:
     paths: dict[str, Any] = {}
@@ -40,7 +44,7 @@ def build(modules: Iterable[ModuleType], server_url: str) -> dict[str, Any]:
         },
         "servers": [{"url": server_url}],
         "security": [{"basic": []}, {"bearer": []}],
-        "paths": paths,
+        "paths": _store_may_be_away(paths),
         "components": {
             "schemas": schemas,
             "responses": RESPONSES,
@@ -51,6 +55,21 @@ def build(modules: Iterable[ModuleType], server_url: str) -> dict[str, Any]:
             },
         },
     }
+
+
+def _store_may_be_away(paths: dict[str, Any]) -> dict[str, Any]:
+    """Every operation that reads or writes jobs answers 503 while the job store cannot be
+    reached: said once here rather than in each adapter's fragment."""
+    return {path: {m: _with_503(op) for m, op in item.items()} for path, item in paths.items()}
+
+
+def _with_503(operation: Any) -> Any:
+    if not isinstance(operation, dict) or "responses" not in operation:
+        return operation  # a path item's own fields (parameters), not an operation
+    responses = operation["responses"]
+    if "503" in responses or STORELESS_TAGS.intersection(operation.get("tags", ())):
+        return operation
+    return {**operation, "responses": {**responses, **errors(503)}}
 
 
 async def openapi_json(request: web.Request) -> web.Response:

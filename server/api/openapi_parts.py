@@ -70,7 +70,10 @@ _ERRORS: dict[int, tuple[str, dict[str, Any]]] = {
     409: ("Conflict", _error("The job's state does not allow this")),
     413: ("TooLarge", _error("Request body over [server] max_body_mb")),
     429: ("QueueFull", _error("The queue is full; try again after Retry-After", RETRY_AFTER)),
-    503: ("Unavailable", _error("Not ready, or shutting down", RETRY_AFTER)),
+    503: (
+        "Unavailable",
+        _error("Not ready, shutting down, or the job store is unavailable", RETRY_AFTER),
+    ),
 }
 RESPONSES: dict[str, Any] = {name: response for name, response in _ERRORS.values()}
 

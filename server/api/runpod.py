@@ -46,7 +46,7 @@ from server.api.runpod_stream import StreamFeeds
 from server.auth import principal_of
 from server.errors import Conflict, JobNotFound, ValidationFailed
 from server.jobs import Api, Job
-from server.state import SERVICE
+from server.state import NODES, SERVICE
 
 PREFIX = "/v2/{endpoint_id}"
 
@@ -183,6 +183,10 @@ async def purge_queue(request: web.Request) -> web.Response:
 async def health(request: web.Request) -> web.Response:
     stats = await service_of(request).stats()
     counts = stats["counts"]
+    # Every live node's workers: idle slots and renders in flight over the whole cluster.
+    nodes = await request.app[NODES].cluster()
+    running = sum(n.busy for n in nodes)
+    idle = sum(max(0, n.slots - n.busy) for n in nodes)
     return web.json_response(
         {
             "jobs": {
@@ -192,7 +196,7 @@ async def health(request: web.Request) -> web.Response:
                 "inQueue": counts.get("queued", 0),
                 "retried": stats["retried"],
             },
-            "workers": stats["workers"],
+            "workers": {"idle": idle, "running": running},
         }
     )
 

@@ -225,8 +225,16 @@ class JobService:
         return await self._actions.purge_queued(owner=owner, api=api)
 
     # ---- the scheduler's side --------------------------------------------------------------
-    async def claim_next(self, *, lease_s: float, skip_owners: Collection[str] = ()) -> Job | None:
-        return await self._machine.claim(lease_s=lease_s, skip_owners=skip_owners)
+    async def claim_next(
+        self,
+        *,
+        lease_s: float,
+        skip_owners: Collection[str] = (),
+        per_owner_limit: int | None = None,
+    ) -> Job | None:
+        return await self._machine.claim(
+            lease_s=lease_s, skip_owners=skip_owners, per_owner_limit=per_owner_limit
+        )
 
     def report_progress(self, job_id: str, frames_done: int, frames_total: int) -> None:
         """From the render's progress callback (on the event loop)."""

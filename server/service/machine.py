@@ -98,10 +98,20 @@ class StateMachine:
             await self._announce(stored, None)
         return stored, created
 
-    async def claim(self, *, lease_s: float, skip_owners: Collection[str]) -> Job | None:
-        """Start the head of the queue on this node, under a lease."""
+    async def claim(
+        self,
+        *,
+        lease_s: float,
+        skip_owners: Collection[str] = (),
+        per_owner_limit: int | None = None,
+    ) -> Job | None:
+        """Start the head of the queue on this node, under a lease judged by the store's clock
+        (several nodes must agree on it), with the per-owner limit checked inside the claim."""
         job = await self._store.claim(
-            self._node_id, lease_s=lease_s, now=time.time(), skip_owners=skip_owners
+            self._node_id,
+            lease_s=lease_s,
+            skip_owners=skip_owners,
+            per_owner_limit=per_owner_limit,
         )
         if job is None:
             return None

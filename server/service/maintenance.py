@@ -34,11 +34,11 @@ class Maintenance:
     async def recover_orphans(self, config: Config) -> int:
         """Requeue renders whose node is gone: at start-up on an exclusive store, every one;
         otherwise those whose lease has run out."""
-        now = time.time()
         if self._store.exclusive:
             orphans = [j for j in await self._store.processing() if j.lease_owner != self._node_id]
         else:
-            orphans = await self._store.expired_leases(now)
+            # Judged by the store's clock, the one every node's leases are measured against.
+            orphans = await self._store.expired_leases()
         recovered = 0
         for job in orphans:
             if await self._renders.requeue(
@@ -49,7 +49,7 @@ class Maintenance:
 
     async def expire_queued(self) -> int:
         expired = 0
-        for job in await self._store.expired_queued(time.time(), limit=SWEEP_PAGE):
+        for job in await self._store.expired_queued(limit=SWEEP_PAGE):
             failed = finished(
                 job, JobState.FAILED, ErrorKind.EXPIRED, "expired in the queue before it started"
             )

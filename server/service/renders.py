@@ -132,5 +132,5 @@ class Renders:
     async def heartbeat(self, lease_s: float) -> set[str]:
         """Renew this node's leases and persist progress; returns renders this node lost."""
         return await self._store.heartbeat(
-            self._node_id, self._progress.snapshot(), lease_s=lease_s, now=time.time()
+            self._node_id, self._progress.snapshot(), lease_s=lease_s
         )

@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from server.config import StorageConfig
-from server.store.base import JobStore, ProgressUpdate, QueueLimitReached, WebhookDelivery
+from server.store.base import (
+    JobStore,
+    NodeInfo,
+    ProgressUpdate,
+    QueueLimitReached,
+    StoreUnavailable,
+    StoreUnsafe,
+    WebhookDelivery,
+)
 
 
 def make_store(config: StorageConfig) -> JobStore:
@@ -12,7 +20,18 @@ def make_store(config: StorageConfig) -> JobStore:
         from server.store.sqlite import SqliteJobStore
 
         return SqliteJobStore(config.data_dir / "reelfarm.db")
-    raise NotImplementedError(f"storage.backend = {config.backend!r} is not available yet")
+    from server.store.redis_store import RedisJobStore
+
+    return RedisJobStore(config.redis_url)
 
 
-__all__ = ["JobStore", "ProgressUpdate", "QueueLimitReached", "WebhookDelivery", "make_store"]
+__all__ = [
+    "JobStore",
+    "NodeInfo",
+    "ProgressUpdate",
+    "QueueLimitReached",
+    "StoreUnavailable",
+    "StoreUnsafe",
+    "WebhookDelivery",
+    "make_store",
+]

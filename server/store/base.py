@@ -1,4 +1,4 @@
-"""The durable job store: the contract every backend (SQLite now, Redis next) implements.
+"""The durable job store: the contract every backend (SQLite, Redis) implements.
 
 What a backend guarantees:
 
@@ -17,10 +17,13 @@ What a backend guarantees:
 - The outbox hands out due deliveries one job at a time in event order (a job's `completed`
   never overtakes its `started`), each under a short lease so several nodes can send.
 
+- Times judged by the store: the methods that take `now` accept None for "the store's own
+  clock" (Redis `TIME`, so boxes whose clocks disagree still agree on leases; `time.time()` for
+  SQLite). Tests pass explicit times.
+- Nodes register with `node_heartbeat` and are live for its `ttl_s`; `nodes` lists them.
+
 Only the job service writes jobs (through its state machine, `server.service.machine`);
 adapters read through the service too.
-A Redis backend maps these to a sorted set per state (score = -priority, queued_at, seq),
-a hash per job, and Lua scripts (or WATCH/MULTI) for `add`, `claim` and `save`.
 """
 
 from __future__ import annotations
@@ -30,6 +33,22 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from server.jobs import Job, JobState, WebhookEvent
+
+
+class StoreUnavailable(Exception):
+    """The backend cannot be reached (connection refused, reset, timed out, still loading).
+
+    The API answers 503 with `Retry-After`; background loops log it once and try again on
+    their next tick."""
+
+    def __init__(self, reason: str):
+        self.reason = reason
+        super().__init__(f"job store unavailable: {reason}")
+
+
+class StoreUnsafe(Exception):
+    """`open` refused a backend configured to lose accepted jobs; the message is one line
+    naming the setting to change."""
 
 
 class QueueLimitReached(Exception):
@@ -61,6 +80,20 @@ class WebhookDelivery:
     created_at: float = 0.0
     last_error: str | None = None
     headers: Mapping[str, str] = field(default_factory=dict)  # extra headers (an adapter's own)
+
+
+@dataclass(frozen=True, slots=True)
+class NodeInfo:
+    """One render node as it registers itself; `seen_at` is set by the store, by its clock."""
+
+    id: str
+    slots: int
+    busy: int
+    encoder: str
+    gpu: str | None
+    version: str
+    jobs: tuple[str, ...]
+    seen_at: float = 0.0
 
 
 class JobStore(Protocol):
@@ -127,10 +160,17 @@ class JobStore(Protocol):
         ...
 
     async def claim(
-        self, node_id: str, *, lease_s: float, now: float, skip_owners: Collection[str] = ()
+        self,
+        node_id: str,
+        *,
+        lease_s: float,
+        now: float | None = None,
+        skip_owners: Collection[str] = (),
+        per_owner_limit: int | None = None,
     ) -> Job | None:
-        """Atomically move the first queued job (not of `skip_owners`) to processing under a
-        lease held by `node_id`; `attempts` + 1, `started_at` = now. None when none is due."""
+        """Atomically move the first queued job (not of `skip_owners`, nor of an owner already
+        holding `per_owner_limit` processing jobs) to processing under a lease held by
+        `node_id`; `attempts` + 1, `started_at` = now. None when none is due."""
         ...
 
     async def save(
@@ -146,7 +186,12 @@ class JobStore(Protocol):
         ...
 
     async def heartbeat(
-        self, node_id: str, progress: Mapping[str, ProgressUpdate], *, lease_s: float, now: float
+        self,
+        node_id: str,
+        progress: Mapping[str, ProgressUpdate],
+        *,
+        lease_s: float,
+        now: float | None = None,
     ) -> set[str]:
         """Renew the leases of `node_id`'s jobs in `progress` and record their progress.
         Returns the ids among them this node no longer holds."""
@@ -154,9 +199,9 @@ class JobStore(Protocol):
 
     async def processing(self) -> list[Job]: ...
 
-    async def expired_leases(self, now: float) -> list[Job]: ...
+    async def expired_leases(self, now: float | None = None) -> list[Job]: ...
 
-    async def expired_queued(self, now: float, *, limit: int) -> list[Job]: ...
+    async def expired_queued(self, now: float | None = None, *, limit: int) -> list[Job]: ...
 
     async def finished_before(self, ts: float, *, limit: int) -> list[Job]:
         """Terminal jobs finished before `ts` (retention sweep), oldest first."""
@@ -170,7 +215,7 @@ class JobStore(Protocol):
     async def outbox_add(self, deliveries: Sequence[WebhookDelivery]) -> None: ...
 
     async def outbox_claim(
-        self, node_id: str, *, now: float, limit: int, lease_s: float
+        self, node_id: str, *, now: float | None = None, limit: int, lease_s: float
     ) -> list[WebhookDelivery]:
         """Due deliveries, at most one per job (its oldest undelivered), leased to `node_id`."""
         ...
@@ -184,3 +229,16 @@ class JobStore(Protocol):
     async def outbox_give_up(self, delivery_id: int, *, attempts: int, error: str) -> None: ...
 
     async def outbox_pending(self) -> int: ...
+
+    # ---- node registry ---------------------------------------------------------------------
+    async def node_heartbeat(self, node: NodeInfo, *, ttl_s: float) -> None:
+        """Register or renew `node`; it stays live for `ttl_s`, judged by the store's clock."""
+        ...
+
+    async def nodes(self) -> list[NodeInfo]:
+        """The live nodes, sorted by id."""
+        ...
+
+    async def node_gone(self, node_id: str) -> None:
+        """Unregister a node that shuts down cleanly."""
+        ...

@@ -15,12 +15,14 @@ from __future__ import annotations
 import fcntl
 import os
 import sqlite3
+import time
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from server.jobs import Job, JobState
-from server.store.base import ProgressUpdate, QueueLimitReached, WebhookDelivery
+from server.store.base import NodeInfo, ProgressUpdate, QueueLimitReached, WebhookDelivery
+from server.store.nodes import LocalNodes
 from server.store.sqlite_db import SqliteDatabase
 from server.store.sqlite_outbox import SqliteOutbox, insert_deliveries
 from server.store.sqlite_schema import (
@@ -51,6 +53,7 @@ class SqliteJobStore:
         # poll needs them, and on a long queue counting per poll would cost O(queue) each.
         self._active: tuple[int, int] = (0, 0)
         self._lock_fd: int | None = None
+        self._nodes = LocalNodes()
 
     # ---- lifecycle -------------------------------------------------------------------------
     async def open(self) -> None:
@@ -198,19 +201,20 @@ class SqliteJobStore:
         return dict(rows)
 
     async def claim(
-        self, node_id: str, *, lease_s: float, now: float, skip_owners: Collection[str] = ()
+        self,
+        node_id: str,
+        *,
+        lease_s: float,
+        now: float | None = None,
+        skip_owners: Collection[str] = (),
+        per_owner_limit: int | None = None,
     ) -> Job | None:
-        skip = list(skip_owners)
+        now = time.time() if now is None else now
+        clause, params = _owner_clause(skip_owners, per_owner_limit)
 
         def body(conn: sqlite3.Connection) -> Job | None:
-            owner_clause = ""
-            if skip:
-                owner_clause = (
-                    f" AND (owner IS NULL OR owner NOT IN ({', '.join('?' * len(skip))}))"
-                )
             row = conn.execute(
-                f"{SELECT_JOB} WHERE state = 'queued'{owner_clause} {QUEUE_ORDER} LIMIT 1",
-                skip,
+                f"{SELECT_JOB} WHERE state = 'queued'{clause} {QUEUE_ORDER} LIMIT 1", params
             ).fetchone()
             if row is None:
                 return None
@@ -260,9 +264,15 @@ class SqliteJobStore:
         return await self._db.transact(body)
 
     async def heartbeat(
-        self, node_id: str, progress: Mapping[str, ProgressUpdate], *, lease_s: float, now: float
+        self,
+        node_id: str,
+        progress: Mapping[str, ProgressUpdate],
+        *,
+        lease_s: float,
+        now: float | None = None,
     ) -> set[str]:
         items = list(progress.items())
+        now = time.time() if now is None else now
 
         def body(conn: sqlite3.Connection) -> set[str]:
             lost = set()
@@ -283,16 +293,17 @@ class SqliteJobStore:
     async def processing(self) -> list[Job]:
         return await self._jobs(f"{SELECT_JOB} WHERE state = 'processing'")
 
-    async def expired_leases(self, now: float) -> list[Job]:
+    async def expired_leases(self, now: float | None = None) -> list[Job]:
         return await self._jobs(
-            f"{SELECT_JOB} WHERE state = 'processing' AND coalesce(lease_until, 0) < ?", (now,)
+            f"{SELECT_JOB} WHERE state = 'processing' AND coalesce(lease_until, 0) < ?",
+            (time.time() if now is None else now,),
         )
 
-    async def expired_queued(self, now: float, *, limit: int) -> list[Job]:
+    async def expired_queued(self, now: float | None = None, *, limit: int) -> list[Job]:
         return await self._jobs(
             f"{SELECT_JOB} WHERE state = 'queued' AND expires_at IS NOT NULL AND expires_at < ? "
             f"{QUEUE_ORDER} LIMIT ?",
-            (now, limit),
+            (time.time() if now is None else now, limit),
         )
 
     async def finished_before(self, ts: float, *, limit: int) -> list[Job]:
@@ -319,8 +330,9 @@ class SqliteJobStore:
         await self._outbox.add(deliveries)
 
     async def outbox_claim(
-        self, node_id: str, *, now: float, limit: int, lease_s: float
+        self, node_id: str, *, now: float | None = None, limit: int, lease_s: float
     ) -> list[WebhookDelivery]:
+        now = time.time() if now is None else now
         return await self._outbox.claim(node_id, now=now, limit=limit, lease_s=lease_s)
 
     async def outbox_done(self, delivery_id: int) -> None:
@@ -338,3 +350,30 @@ class SqliteJobStore:
 
     async def outbox_pending(self) -> int:
         return await self._outbox.pending()
+
+    # ---- node registry ---------------------------------------------------------------------
+    # One process per data dir (the lock file), so the registry is this process's own node.
+    async def node_heartbeat(self, node: NodeInfo, *, ttl_s: float) -> None:
+        self._nodes.beat(node, ttl_s=ttl_s)
+
+    async def nodes(self) -> list[NodeInfo]:
+        return self._nodes.live()
+
+    async def node_gone(self, node_id: str) -> None:
+        self._nodes.gone(node_id)
+
+
+def _owner_clause(
+    skip_owners: Collection[str], per_owner_limit: int | None
+) -> tuple[str, list[Any]]:
+    """The claim's owner filter: not a skipped owner, nor one at its processing limit."""
+    clause, params = "", list(skip_owners)
+    if params:
+        clause += f" AND (owner IS NULL OR owner NOT IN ({', '.join('?' * len(params))}))"
+    if per_owner_limit is not None:
+        clause += (
+            " AND (owner IS NULL OR (SELECT COUNT(*) FROM jobs AS p"
+            " WHERE p.state = 'processing' AND p.owner = jobs.owner) < ?)"
+        )
+        params.append(per_owner_limit)
+    return clause, params
