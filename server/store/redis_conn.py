@@ -24,9 +24,17 @@ SCRIPTS = (
     *("outbox_add", "outbox_claim", "outbox_finish"),
     *("read_rank", "read_score", "read_status", "read_idem"),
 )
-# Errors that mean "Redis is not there right now", not "this call is wrong". A read-only
-# replica (just after a failover, before it is promoted) refuses writes the same way.
-UNREACHABLE = (rx.ConnectionError, rx.TimeoutError, rx.ReadOnlyError, TimeoutError, OSError)
+# Errors that mean "Redis cannot take this right now", not "this call is wrong". A read-only
+# replica (just after a failover, before it is promoted) refuses writes the same way, and so
+# does a full Redis under `noeviction` (OOM): both pass, so clients are told to retry (503).
+UNREACHABLE = (
+    rx.ConnectionError,
+    rx.TimeoutError,
+    rx.ReadOnlyError,
+    rx.OutOfMemoryError,
+    TimeoutError,
+    OSError,
+)
 DEFAULT_PREFIX = "reelfarm:"
 
 P = ParamSpec("P")
@@ -53,6 +61,8 @@ def _reason(exc: BaseException) -> str:
         return "Redis is loading its data"
     if isinstance(exc, rx.ReadOnlyError):
         return "Redis is a read-only replica"
+    if isinstance(exc, rx.OutOfMemoryError):
+        return "Redis is out of memory (maxmemory reached)"
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     return f"Redis: {text[:200]}"
 

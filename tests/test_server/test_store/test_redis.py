@@ -74,6 +74,20 @@ async def test_config_renamed_on_a_durable_redis_opens(tmp_path: Path) -> None:
         server.stop()
 
 
+async def test_a_full_redis_is_store_unavailable_not_an_error(tmp_path: Path) -> None:
+    server = start_redis(tmp_path / "redis")
+    store = RedisJobStore(server.url)
+    try:
+        await store.open()
+        # Full: noeviction refuses every write with OOM, which is "retry later", not a bug.
+        await store._redis.config_set("maxmemory", "1")
+        with pytest.raises(StoreUnavailable, match="out of memory"):
+            await store.add(make_job())
+    finally:
+        await store.close()
+        server.stop()
+
+
 async def test_an_accepted_job_survives_kill_9_of_redis(
     redis_server: RedisServer, open_store: OpenStore
 ) -> None:
