@@ -38,6 +38,7 @@ $(VENV)/.bench-installed: $(STAMP)
 bench: $(VENV)/.bench-installed
 	$(BIN)/python bench/render.py
 	$(BIN)/python bench/server.py
+	$(BIN)/python bench/cluster.py  # starts its own redis-server (apt-get install redis-server)
 
 clean:
 	rm -rf $(VENV) data out .pytest_cache

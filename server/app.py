@@ -84,6 +84,10 @@ def create_app(config: Config, *, config_path: str | Path | None = None) -> web.
     )
     node_id = resolve_node_id(config.server.node_id)
     store = make_store(config.storage)
+    if config.storage.backend == "redis":  # imported here: a SQLite node never loads redis-py
+        from server.store.redis_conn import set_observer
+
+        set_observer(store, metrics.redis_call)
     store_health = StoreHealth()
     service = JobService(store, config, metrics=metrics, node_id=node_id)
     sender = WebhookSender(
@@ -108,9 +112,14 @@ def create_app(config: Config, *, config_path: str | Path | None = None) -> web.
     app[ADMISSION] = admission
     app[POOL] = pool
     app[SCHEDULER] = scheduler
-    app[SWEEPER] = Sweeper(service, health=store_health)
+    app[SWEEPER] = Sweeper(service, health=store_health, on_takeovers=metrics.renders_taken_over)
     app[STORE_HEALTH] = store_health
-    app[NODES] = NodeRegistry(store, _describer(node_id, scheduler, pool), health=store_health)
+    app[NODES] = NodeRegistry(
+        store,
+        _describer(node_id, scheduler, pool),
+        health=store_health,
+        on_count=metrics.cluster_seen,
+    )
     app[MODULES] = API_MODULES
 
     app.router.add_get("/metrics", metrics.handle_metrics)

@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
+from server.outputs.settings import OutputsConfig, nest_subtables, outputs_problems
+
 # Leases are renewed every third of them; below this a busy event loop could miss renewals.
 MIN_LEASE_S = 3.0
 NODE_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
@@ -145,6 +147,7 @@ class Config:
     assets: AssetsConfig = field(default_factory=AssetsConfig)
     themes: ThemesConfig = field(default_factory=ThemesConfig)
     runpod: RunpodConfig = field(default_factory=RunpodConfig)
+    outputs: OutputsConfig = field(default_factory=OutputsConfig)
 
     @property
     def public_url(self) -> str:
@@ -235,9 +238,16 @@ def _from_env(value: str) -> Any:
 def _build_section(name: str, cls: type, values: dict[str, Any], problems: list[str]) -> Any:
     hints = typing.get_type_hints(cls)
     kwargs: dict[str, Any] = {}
-    for key, value in values.items():
+    subtables = {key for key, hint in hints.items() if dataclasses.is_dataclass(hint)}
+    for key, value in nest_subtables(values, subtables).items():
         if key not in hints:
             problems.append(f"{name}.{key}: unknown key")
+            continue
+        if key in subtables:  # `[outputs.s3]`: a table of its own
+            if isinstance(value, dict):
+                kwargs[key] = _build_section(f"{name}.{key}", hints[key], value, problems)
+            else:
+                problems.append(f"{name}.{key}: must be a table")
             continue
         try:
             kwargs[key] = _coerce(hints[key], value)
@@ -342,3 +352,4 @@ def _check(config: Config, problems: list[str]) -> None:
     ):
         problems.append("server.public_url: must start with http:// or https://")
     positive("storage", "retention_h", config.storage.retention_h)
+    problems.extend(outputs_problems(config.outputs))

@@ -9,7 +9,8 @@ always as it is now rather than as of its last beat; a job's status (polled ofte
 other nodes' slots as of the last beat instead, to stay one store round trip. On SQLite the
 registry holds this node alone, so those answers are this node's, as before.
 
-The beat also proves the store answers: it ends an outage in `server.outage.StoreHealth`.
+The beat also proves the store answers: it ends an outage in `server.outage.StoreHealth`,
+and it reports how many nodes it found (`on_count`: the `reelfarm_cluster_nodes` gauge).
 """
 
 from __future__ import annotations
@@ -67,11 +68,13 @@ class NodeRegistry:
         *,
         health: StoreHealth,
         beat_s: float = NODE_BEAT_S,
+        on_count: Callable[[int], None] = lambda nodes: None,
     ):
         self._store = store
         self._describe = describe
         self._health = health
         self._beat_s = beat_s
+        self._on_count = on_count
         self._gpu: str | None = None
         self._others: list[NodeInfo] = []  # the other live nodes, as of the last beat
         self._task: asyncio.Task[None] | None = None
@@ -122,6 +125,7 @@ class NodeRegistry:
             me = self.me()
             await self._store.node_heartbeat(me, ttl_s=TTL_BEATS * self._beat_s)
             self._others = [n for n in await self._store.nodes() if n.id != me.id]
+            self._on_count(1 + len(self._others))
         except StoreUnavailable as exc:
             self._health.failed(exc, where="node registration")
         except Exception as exc:  # one failed beat must not end the registration

@@ -3,8 +3,9 @@
 Each is a compare-and-set that only the node holding the job's lease can win (the service's
 `complete`, `fail`, `requeue`). A finished render's files are published first, and only while
 the node still holds the lease (`server.attempts`), so a node that wakes up late never replaces
-the winner's video. Every write is retried while the store is away (`server.outage`), so a
-render that ends during an outage is recorded once the store is back, unless the node is
+the winner's video; then they go to the job's output store (`server.outputs`: kept in place,
+or uploaded to a bucket). Every write is retried while the store is away (`server.outage`), so
+a render that ends during an outage is recorded once the store is back, unless the node is
 stopping: then the job's lease runs out and it is rendered again.
 """
 
@@ -21,6 +22,7 @@ from server import attempts
 from server.jobs import ErrorKind, Job, JobState
 from server.logs import EventLog
 from server.outage import StoreHealth, until_stored
+from server.outputs import OutputError
 from server.service import JobService
 
 T = TypeVar("T")
@@ -41,12 +43,20 @@ class RenderEnd:
             return
         try:
             published = await asyncio.to_thread(attempts.publish, result, job_dir)
+            # The poster first: whoever finds the video finds its poster beside it.
+            files = [Path(published.poster_path), Path(published.video_path)]
+            await self._service.outputs_for(job).put(job.id, files)
         except OSError as exc:  # a full disk, a vanished directory: a failed render
-            message = f"cannot write the render: {exc.strerror or exc}"
-            await self._stored(lambda: self._service.fail(job, ErrorKind.RENDER, message))
+            await self._fail_storing(job, f"cannot write the render: {exc.strerror or exc}")
+            return
+        except OutputError as exc:  # the bucket refused it or is out of reach
+            await self._fail_storing(job, f"cannot store the render: {exc}")
             return
         # A lease taken over during an outage makes this lose its compare-and-set, as it must.
         await self._stored(lambda: self._service.complete(job, published))
+
+    async def _fail_storing(self, job: Job, message: str) -> None:
+        await self._stored(lambda: self._service.fail(job, ErrorKind.RENDER, message))
 
     async def shut_down(self, job: Job) -> None:
         """Stopped by a shutdown: back in its place, the attempt given back."""

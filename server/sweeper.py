@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Callable
 
 from server.logs import EventLog
 from server.outage import StoreHealth
@@ -19,12 +20,21 @@ RETENTION_SWEEP_S = 600.0
 class Sweeper:
     """Runs on every node: on a shared store each one requeues any dead node's renders, and the
     compare-and-set lets only one of them win each job. Once a second, so a dead node's jobs
-    are back in the queue within about a second of their lease running out."""
+    are back in the queue within about a second of their lease running out.
+
+    `on_takeovers(n)` hears of every render it took from a node that is gone (the
+    `reelfarm_takeovers_total` counter): the node that won the compare-and-set counts it."""
 
     def __init__(
-        self, service: JobService, *, sweep_s: float = SWEEP_S, health: StoreHealth | None = None
+        self,
+        service: JobService,
+        *,
+        sweep_s: float = SWEEP_S,
+        health: StoreHealth | None = None,
+        on_takeovers: Callable[[int], None] = lambda n: None,
     ):
         self._service = service
+        self._on_takeovers = on_takeovers
         self._sweep_s = sweep_s
         self._health = health or StoreHealth()
         self._task: asyncio.Task[None] | None = None
@@ -38,6 +48,7 @@ class Sweeper:
             self._health.failed(exc, where="sweeper")
             recovered = 0
         if recovered:
+            self._on_takeovers(recovered)
             self._log.emit(
                 "server.recovered",
                 f"Put {recovered} interrupted render(s) back in the queue",
@@ -62,7 +73,9 @@ class Sweeper:
         while True:
             try:
                 await self._service.expire_queued()
-                await self._service.recover_orphans()
+                recovered = await self._service.recover_orphans()
+                if recovered:
+                    self._on_takeovers(recovered)
                 if time.monotonic() - last_retention >= self._retention_every_s():
                     last_retention = time.monotonic()
                     swept = await self._service.sweep_retention()

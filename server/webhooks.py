@@ -11,6 +11,10 @@ Signature (when `[webhooks] secret` is set)::
 
 A receiver recomputes the HMAC over the timestamp header, a dot and the raw body, compares in
 constant time, and rejects old timestamps to stop replays.
+
+Delivery is at least once: a node that sent a webhook but died (or lost the store) before
+recording it leaves the delivery to be sent again by any node. Every attempt of one delivery
+carries the same `X-Reelfarm-Delivery` id, so a receiver drops repeats by remembering it.
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ from server.store.base import JobStore, StoreUnavailable, WebhookDelivery
 MAX_URL_CHARS = 2048
 SIGNATURE_HEADER = "X-Reelfarm-Signature"
 TIMESTAMP_HEADER = "X-Reelfarm-Timestamp"
+DELIVERY_HEADER = "X-Reelfarm-Delivery"
 # Deliveries in flight at once (each to its own job: a job's events go one at a time).
 MAX_IN_FLIGHT = 16
 # How often the sender looks for due retries when nothing wakes it.
@@ -229,7 +234,6 @@ class WebhookSender:
                 try:
                     claimed = await self._store.outbox_claim(
                         self._node_id,
-                        now=time.time(),
                         limit=room,
                         lease_s=self._config().timeout_s + 30,
                     )
@@ -262,7 +266,11 @@ class WebhookSender:
     async def _deliver(self, delivery: WebhookDelivery) -> None:
         config = self._config()
         assert delivery.id is not None  # outbox rows always have one
-        headers = {"Content-Type": "application/json", "User-Agent": "reelfarm-webhook/1"}
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": "reelfarm-webhook/1",
+            DELIVERY_HEADER: delivery_id(delivery),
+        }
         headers.update(delivery.headers)
         if config.secret:
             ts = int(time.time())
@@ -292,7 +300,7 @@ class WebhookSender:
             return
         delay = backoff_s(attempts, config.backoff_base_s, config.backoff_max_s)
         await self._store.outbox_retry(
-            delivery.id, attempts=attempts, next_attempt_at=time.time() + delay, error=error
+            delivery.id, attempts=attempts, retry_in_s=delay, error=error
         )
         self._on_delivered("retry", elapsed)
         self._log.emit(
@@ -328,6 +336,11 @@ class WebhookSender:
             return f"refused: {exc}"
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+def delivery_id(delivery: WebhookDelivery) -> str:
+    """Stable across every attempt and every node: the job, its event and the outbox row."""
+    return f"{delivery.job_id}.{delivery.event.value}.{delivery.id}"
 
 
 def encode_payload(payload: dict[str, Any]) -> bytes:

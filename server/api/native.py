@@ -1,5 +1,6 @@
 """Reelfarm's own API: jobs (list, submit, get, cancel, retry), their video and poster
-(HTTP Range), themes and the spec's JSON Schema."""
+(HTTP Range from a local output store; a redirect to a presigned URL from a bucket), themes and
+the spec's JSON Schema."""
 
 from __future__ import annotations
 
@@ -21,8 +22,9 @@ from server.api.common import (
 )
 from server.api.native_openapi import OPENAPI_PATHS, OPENAPI_SCHEMAS
 from server.auth import principal_of
-from server.errors import JobNotFound, ValidationFailed
+from server.errors import JobNotFound, Unavailable, ValidationFailed
 from server.jobs import Api, Job, JobState
+from server.outputs import OutputError
 from server.webhooks import iso_time
 
 # Collected by server.api.openapi from every adapter.
@@ -145,10 +147,17 @@ async def _file(request: web.Request, kind: str) -> web.StreamResponse:
     name = (job.result or {}).get(f"{kind}_file")
     if job.state is not JobState.COMPLETED or not name:
         raise JobNotFound(job.id, f"job {job.id} has no {kind} (status: {job.state.value})")
-    path = service_of(request).output_dir(job.id) / name
-    if not await asyncio.to_thread(path.is_file):
+    try:
+        found = await service_of(request).outputs_for(job).download(job.id, name)
+    except OutputError as exc:
+        raise Unavailable(f"the {kind} of job {job.id} cannot be reached now: {exc}") from None
+    if found is None:
         raise JobNotFound(job.id, f"the {kind} of job {job.id} is no longer stored")
-    return web.FileResponse(path, headers={"Cache-Control": "private, max-age=3600"})
+    if found.url is not None:
+        # A short-lived presigned URL: never cached past its own expiry.
+        raise web.HTTPFound(found.url, headers={"Cache-Control": "no-store"})
+    assert found.path is not None
+    return web.FileResponse(found.path, headers={"Cache-Control": "private, max-age=3600"})
 
 
 async def video(request: web.Request) -> web.StreamResponse:

@@ -83,7 +83,8 @@ _SUBMISSION = {
 
 
 def _media(summary: str, kind: str, media_type: str) -> dict[str, Any]:
-    """GET of a finished job's file, served with HTTP Range."""
+    """GET of a finished job's file: served with HTTP Range from a local output store, or a
+    redirect to a short-lived presigned URL from a bucket."""
     body = {media_type: {"schema": {"type": "string", "format": "binary"}}}
     return {
         "get": {
@@ -93,7 +94,13 @@ def _media(summary: str, kind: str, media_type: str) -> dict[str, Any]:
             "responses": {
                 "200": {"description": f"The {kind}", "content": body},
                 "206": {"description": f"Part of the {kind}", "content": body},
-                **errors(401, 404),
+                "302": {
+                    "description": f'The {kind} is in a bucket ([outputs] backend = "s3", '
+                    "or the job's s3Config): GET the presigned Location, valid "
+                    "[outputs.s3] presign_s",
+                    "headers": {"Location": {"schema": {"type": "string", "format": "uri"}}},
+                },
+                **errors(401, 404, 503),
                 "416": {
                     "description": "The Range lies outside the file",
                     "headers": {"Content-Range": {"schema": {"type": "string"}}},

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from aiohttp import web
 
@@ -55,12 +55,30 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 __all__ = ["OPENAPI_PATHS", "OPENAPI_SCHEMAS", "RUNPOD_STATE", "RunpodState", "setup"]
 
 
+class Feeds(Protocol):
+    """`/stream` chunks: this node's own (`StreamFeeds`), or the cluster's in Redis."""
+
+    def on_state_change(self, job: Job, old: Any) -> None: ...
+
+    def on_progress(self, event: Any) -> None: ...
+
+    async def chunks(self, job: Job) -> list[dict[str, Any]]: ...
+
+    async def close(self) -> None: ...
+
+
+class Limiter(Protocol):
+    """Per-caller request rate: this node's buckets (`RateLimiter`), or the cluster's."""
+
+    async def take(self, caller: str, rate_per_s: float) -> int | None: ...
+
+
 @dataclass
 class RunpodState:
     """What the adapter keeps between calls: stream chunks and per-caller rate buckets."""
 
-    feeds: StreamFeeds = field(default_factory=StreamFeeds)
-    limiter: RateLimiter = field(default_factory=RateLimiter)
+    feeds: Feeds = field(default_factory=StreamFeeds)
+    limiter: Limiter = field(default_factory=RateLimiter)
 
 
 RUNPOD_STATE = web.AppKey("runpod_state", RunpodState)
@@ -77,7 +95,7 @@ def _endpoint(handler: Handler, *, submits: bool = False) -> Handler:
         if endpoint_id != config.endpoint_id:
             raise web.HTTPNotFound(text=f"endpoint {endpoint_id} not found")
         caller = principal_of(request) or f"address:{request.remote}"
-        retry_after_s = request.app[RUNPOD_STATE].limiter.acquire(caller, config.requests_per_s)
+        retry_after_s = await request.app[RUNPOD_STATE].limiter.take(caller, config.requests_per_s)
         if retry_after_s is not None:
             if submits:
                 service.metrics.job_refused("rate_limited")
@@ -100,6 +118,7 @@ async def _submit(request: web.Request) -> Job:
             body,
             default_ttl_s=config.runpod.default_ttl_s,
             max_execution_s=config.pool.render_timeout_s,
+            allow_private_buckets=config.outputs.allow_private_client_endpoints,
         )
     except ValidationFailed:
         service.metrics.job_refused("invalid")
@@ -147,7 +166,7 @@ async def stream(request: web.Request) -> web.Response:
     current = status_of(job)
     body: dict[str, Any] = {
         "status": current.value,
-        "stream": request.app[RUNPOD_STATE].feeds.take(job),
+        "stream": await request.app[RUNPOD_STATE].feeds.chunks(job),
     }
     if current in RETRYABLE:
         body["error"] = job.error or "the render failed"
@@ -201,10 +220,26 @@ async def health(request: web.Request) -> web.Response:
     )
 
 
+def _state_for(store: Any) -> RunpodState:
+    """One node alone keeps its own buckets and feeds; nodes sharing a store share them."""
+    if store.exclusive:
+        return RunpodState()
+    # Imported here: a node on SQLite never loads the Redis client.
+    from server.api.runpod_stream_shared import SharedStreamFeeds
+    from server.store.redis_shared import RedisRateBuckets
+
+    return RunpodState(feeds=SharedStreamFeeds(store), limiter=RedisRateBuckets(store))
+
+
 def setup(app: web.Application) -> None:
-    state = RunpodState()
-    app[RUNPOD_STATE] = state
     service = app[SERVICE]
+    state = _state_for(service.store)
+    app[RUNPOD_STATE] = state
+
+    async def close_feeds(_: web.Application) -> None:
+        await state.feeds.close()
+
+    app.on_cleanup.append(close_feeds)
     service.register_webhook_formatter(Api.RUNPOD, webhook_message)
     service.on_state_change(state.feeds.on_state_change)
     service.on_progress(state.feeds.on_progress)

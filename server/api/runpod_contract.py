@@ -1,5 +1,5 @@
 """Runpod Serverless's words for Reelfarm jobs: statuses, the `/status` object, the request
-envelope (`input`, `webhook`, `policy`) and the webhook body.
+envelope (`input`, `webhook`, `policy`, `s3Config`) and the webhook body.
 
 Everything here is a pure function of a `Job` (or of a request body): the one job state
 machine is mapped to `IN_QUEUE … TIMED_OUT` only in this module.
@@ -11,11 +11,15 @@ import time
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
+from urllib.parse import urlsplit
 
 import scenes
 from server.errors import ValidationFailed
 from server.jobs import ErrorKind, Job, JobState, WebhookEvent
-from server.webhooks import WebhookMessage
+from server.outputs import ClientBucket
+from server.outputs.client_bucket import OPTION as OUTPUT_BUCKET_OPTION
+from server.outputs.settings import BUCKET_NAME
+from server.webhooks import WebhookMessage, check_target_url
 
 # Runpod's own bounds on a job's policy (its documentation and API agree on these).
 MIN_EXECUTION_TIMEOUT_MS = 5_000
@@ -27,10 +31,18 @@ MIN_WAIT_MS = 1_000
 MAX_WAIT_MS = 300_000
 # `input.webhookUrl`: where today's clients put the callback before `webhook` existed.
 INPUT_WEBHOOK_KEY = "webhookUrl"
-REQUEST_KEYS = frozenset({"input", "webhook", "policy", "priority"})
+REQUEST_KEYS = frozenset({"input", "webhook", "policy", "priority", "s3Config"})
 POLICY_KEYS = frozenset({"executionTimeout", "ttl", "lowPriority"})
 # The public part of a render's result, as `output` of a COMPLETED job.
 OUTPUT_KEYS = ("video_url", "poster_url", "duration_s", "width", "height", "size_bytes", "encoder")
+# `s3Config`: the client's own bucket for the outputs; its fields and ours.
+S3_CONFIG_FIELDS = {
+    "accessId": "access_key_id",
+    "accessSecret": "secret_access_key",
+    "bucketName": "bucket",
+    "endpointUrl": "endpoint_url",
+}
+MAX_S3_CREDENTIAL_CHARS = 1024
 
 
 class RunpodStatus(StrEnum):
@@ -63,8 +75,15 @@ def status_of(job: Job) -> RunpodStatus:
 
 
 def completed_output(job: Job) -> dict[str, Any]:
+    """The public result; with `s3Config`, the URLs are the objects in the client's bucket."""
     result = job.result or {}
-    return {key: result.get(key) for key in OUTPUT_KEYS}
+    output = {key: result.get(key) for key in OUTPUT_KEYS}
+    bucket = ClientBucket.from_options(job.options)
+    if bucket is not None:
+        for kind in ("video", "poster"):
+            if result.get(f"{kind}_file"):
+                output[f"{kind}_url"] = bucket.object_url(job.id, result[f"{kind}_file"])
+    return output
 
 
 def progress_output(job: Job) -> dict[str, Any]:
@@ -147,6 +166,7 @@ class RunRequest:
     ttl_s: float
     execution_timeout_s: float | None
     low_priority: bool
+    output_bucket: ClientBucket | None = None
 
     def options(self) -> dict[str, Any]:
         """Per-job extras: the service expires a queued job after `ttl_s`; the scheduler
@@ -156,22 +176,28 @@ class RunRequest:
             options["execution_timeout_s"] = self.execution_timeout_s
         if self.low_priority:
             options["low_priority"] = True
+        if self.output_bucket is not None:
+            options[OUTPUT_BUCKET_OPTION] = self.output_bucket.as_option()
         return options
 
 
 def parse_run_request(
-    body: dict[str, Any], *, default_ttl_s: float, max_execution_s: float
+    body: dict[str, Any],
+    *,
+    default_ttl_s: float,
+    max_execution_s: float,
+    allow_private_buckets: bool = False,
 ) -> RunRequest:
     """Check the envelope; the spec itself (`input`) is checked by the service. Raises
     `ValidationFailed` naming every field at fault by the client's names."""
     errors: list[scenes.FieldError] = []
     for key in sorted(set(body) - REQUEST_KEYS):
-        message = (
-            "not supported: Reelfarm serves the video itself (output.video_url)"
-            if key == "s3Config"
-            else "unknown field"
-        )
-        errors.append(scenes.FieldError(key, message))
+        errors.append(scenes.FieldError(key, "unknown field"))
+    output_bucket = (
+        _client_bucket(body["s3Config"], allow_private_buckets, errors)
+        if "s3Config" in body
+        else None
+    )
     spec = body.get("input")
     if not isinstance(spec, dict) or not spec:
         errors.append(scenes.FieldError("input", "required: a Reelfarm spec (a JSON object)"))
@@ -202,7 +228,41 @@ def parse_run_request(
         # longer than the server allows any render.
         execution_timeout_s=min(timeout_ms / 1000, max_execution_s) if timeout_ms else None,
         low_priority=low_priority,
+        output_bucket=output_bucket,
     )
+
+
+def _client_bucket(
+    raw: object, allow_private: bool, errors: list[scenes.FieldError]
+) -> ClientBucket | None:
+    """`s3Config`, checked; no message quotes a value (two of them are credentials)."""
+    if not isinstance(raw, dict):
+        errors.append(scenes.FieldError("s3Config", "must be a JSON object"))
+        return None
+    found = len(errors)
+    for key in sorted(set(raw) - set(S3_CONFIG_FIELDS)):
+        errors.append(scenes.FieldError(f"s3Config.{key}", "unknown field"))
+    values: dict[str, str] = {}
+    for key, name in S3_CONFIG_FIELDS.items():
+        value = raw.get(key)
+        if not isinstance(value, str) or not value or len(value) > MAX_S3_CREDENTIAL_CHARS:
+            errors.append(
+                scenes.FieldError(
+                    f"s3Config.{key}", f"required: 1-{MAX_S3_CREDENTIAL_CHARS} characters"
+                )
+            )
+        else:
+            values[name] = value
+    if "bucket" in values and not BUCKET_NAME.fullmatch(values["bucket"]):
+        message = "must be 3-63 lower-case letters, digits, '.' or '-'"
+        errors.append(scenes.FieldError("s3Config.bucketName", message))
+    if "endpoint_url" in values:
+        problem = check_target_url(values["endpoint_url"], allow_private=allow_private)
+        if problem is None and "@" in urlsplit(values["endpoint_url"]).netloc:
+            problem = "must not carry credentials (give them as accessId and accessSecret)"
+        if problem:
+            errors.append(scenes.FieldError("s3Config.endpointUrl", problem))
+    return ClientBucket(**values) if len(errors) == found else None
 
 
 def _milliseconds(

@@ -20,12 +20,14 @@ from server.api.runpod_contract import (
     DEFAULT_WAIT_MS,
     INPUT_WEBHOOK_KEY,
     MAX_POLICY_MS,
+    MAX_S3_CREDENTIAL_CHARS,
     MAX_WAIT_MS,
     MIN_EXECUTION_TIMEOUT_MS,
     MIN_TTL_MS,
     MIN_WAIT_MS,
     RunpodStatus,
 )
+from server.outputs.settings import BUCKET_NAME
 
 _STATUSES = [s.value for s in RunpodStatus]
 _ENDPOINT_ID = {
@@ -44,6 +46,22 @@ _RATE_LIMITED = json_response(
 _COMMON = {**errors(401, 404), "429": _RATE_LIMITED}
 
 
+_S3_TEXT = {"type": "string", "minLength": 1, "maxLength": MAX_S3_CREDENTIAL_CHARS}
+_S3_CONFIG = {
+    "type": "object",
+    "description": "The client's own bucket: the video and poster are uploaded to "
+    "`<bucketName>/<job id>/` there, and `output.video_url` / `poster_url` name those objects "
+    "(`<endpointUrl>/<bucketName>/<job id>/video.mp4`). The endpoint must not be a private "
+    "address unless [outputs] allow_private_client_endpoints; the keys are never echoed.",
+    "required": ["accessId", "accessSecret", "bucketName", "endpointUrl"],
+    "additionalProperties": False,
+    "properties": {
+        "accessId": _S3_TEXT,
+        "accessSecret": {**_S3_TEXT, "writeOnly": True},
+        "bucketName": {"type": "string", "pattern": f"^{BUCKET_NAME.pattern}$"},
+        "endpointUrl": {**_S3_TEXT, "pattern": "^https?://"},
+    },
+}
 _ID_AND_STATUS = {
     "type": "object",
     "required": ["id", "status"],
@@ -91,6 +109,7 @@ OPENAPI_SCHEMAS: dict[str, Any] = {
                 },
             },
             "priority": PRIORITY,
+            "s3Config": _S3_CONFIG,
         },
     },
     "RunpodStatus": {

@@ -3,6 +3,10 @@
 Each caller (API key or user; the client address when auth is off) may make `rate` requests a
 second on average and a burst of one second's worth. Over that the answer is 429 with
 `Retry-After`. The rate is read on every call, so a SIGHUP reload applies at once.
+
+These buckets are the node's own, right for one node (SQLite). Nodes sharing a Redis draw on
+buckets kept there (`server.store.redis_shared.RedisRateBuckets`), so a caller spreading its
+calls over N nodes still gets `rate`, not N times it.
 """
 
 from __future__ import annotations
@@ -47,3 +51,7 @@ class RateLimiter:
             bucket.tokens -= 1.0
             return None
         return max(1, math.ceil((1.0 - bucket.tokens) / rate_per_s))
+
+    async def take(self, caller: str, rate_per_s: float) -> int | None:
+        """`acquire` as the adapter calls it, alike for this and the cluster's buckets."""
+        return self.acquire(caller, rate_per_s)

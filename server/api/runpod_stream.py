@@ -2,9 +2,11 @@
 progress while it renders, then the final output.
 
 Chunks are recorded as they happen (progress of this node's renders, the completion) so a
-client polling once a second still sees the steps it slept through. A job rendered by another
-node, or before a restart, has no recorded history: its current progress and final output
-are read from the job itself, so every client still ends with the final output exactly once.
+client polling once a second still sees the steps it slept through. A job rendered before a
+restart has no recorded history: its current progress and final output are read from the job
+itself, so every client still ends with the final output exactly once. These feeds are the
+node's own, right for one node (SQLite); nodes sharing a Redis keep the chunks there
+(`server.api.runpod_stream_shared`), so a client may poll any node.
 Everything is bounded: chunks per job, and jobs tracked (least recently used go first).
 """
 
@@ -77,6 +79,13 @@ class StreamFeeds:
         chunks = list(feed.chunks)
         feed.chunks.clear()
         return chunks
+
+    async def chunks(self, job: Job) -> list[dict[str, Any]]:
+        """`take` as the adapter calls it, alike for this and the cluster's feeds."""
+        return self.take(job)
+
+    async def close(self) -> None:
+        """Nothing to release: the feeds are this process's memory."""
 
     def _feed(self, job_id: str) -> _Feed:
         feed = self._feeds.get(job_id)

@@ -11,6 +11,13 @@ of the state machine, the admission loop `queue_state` / `admission_state`, the 
 `frames_rendered` with the progress deltas its workers report back. Box and GPU gauges are read
 at scrape time by `BoxCollector`, so they are never stale and cost nothing between scrapes.
 
+The cluster view comes from the parts that see it: the node registry's beat sets
+`reelfarm_cluster_nodes` (`cluster_seen`), the sweeper counts the renders it takes from nodes
+whose lease ran out (`renders_taken_over`), and a Redis job store reports each call to
+`redis_call` through `server.store.redis_conn.set_observer`, so the store never imports this
+package. On SQLite the Redis round-trip histogram has no series (nothing is timed) and the
+Redis error kinds read 0 (created at zero like every known label value); the nodes gauge is 1.
+
 The package, by role:
 
 * `definitions`: the table of every metric (name, type, help, labels, buckets) and the label

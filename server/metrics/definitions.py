@@ -29,6 +29,9 @@ REFUSAL_REASONS: tuple[str, ...] = (
     "unauthorized",
 )
 WEBHOOK_OUTCOMES: tuple[str, ...] = ("delivered", "retry", "failed", "refused")
+# The kinds of Redis error (server.store.redis_conn.ERROR_KINDS; the store layer is below this
+# one, so the words are repeated rather than imported).
+REDIS_ERROR_KINDS: tuple[str, ...] = ("connection", "timeout", "oom", "other")
 
 QUEUE_WAIT_BUCKETS_S = (0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 4 * 3600)
 RENDER_DURATION_BUCKETS_S = (0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300, 600, 900, 1800, 3600)
@@ -36,6 +39,11 @@ RENDER_DURATION_BUCKETS_S = (0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300, 600, 900,
 RENDER_SPEED_BUCKETS = (0.05, 0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 20, 50)
 HTTP_DURATION_BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 WEBHOOK_DURATION_BUCKETS_S = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
+# A store call on a healthy loopback or LAN Redis is well under a millisecond; the top buckets
+# catch the 2 s connect and 5 s call timeouts.
+REDIS_ROUNDTRIP_BUCKETS_S = (
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
+)  # fmt: skip
 
 Instrument = Counter | Gauge | Histogram | Info
 
@@ -122,6 +130,20 @@ DEFINITIONS: tuple[MetricDef, ...] = (
         help="Seconds one webhook delivery attempt took, by outcome."),
     MetricDef("encoder", Info, "reelfarm_encoder",
         help="The video encoder renders use now and the FFmpeg that runs it."),
+    # Cluster: the node registry, take-overs, the Redis job store ----------------------------
+    MetricDef("cluster_nodes", Gauge, "reelfarm_cluster_nodes",
+        help="Live nodes in the registry as this node last read it (every beat; 1 on SQLite)."),
+    MetricDef("takeovers", Counter, "reelfarm_takeovers_total",
+        help="Renders this node took from a node whose lease ran out (requeued, or failed "
+             "when out of attempts); on SQLite, the previous run's renders at start-up."),
+    MetricDef("redis_roundtrip", Histogram, "reelfarm_redis_roundtrip_seconds", ("operation",),
+        buckets=REDIS_ROUNDTRIP_BUCKETS_S,
+        help="Seconds a job-store call to Redis took when Redis answered, by store operation "
+             "(one script or pipeline each, mostly); no series on SQLite."),
+    MetricDef("redis_errors", Counter, "reelfarm_redis_errors_total", ("kind",),
+        known=REDIS_ERROR_KINDS,
+        help="Job-store calls to Redis that failed, by kind (connection, timeout, oom, other); "
+             "0 on SQLite."),
     # HTTP: filled by the request middleware ------------------------------------------------
     MetricDef("http_requests", Counter, "reelfarm_http_requests_total",
         ("route", "method", "status"),
@@ -170,6 +192,11 @@ class LabelGuards:
     restart: LabelGuard = field(default_factory=LabelGuard)
     # Shared by the delivery counter and histogram, so both see the same values.
     webhook: LabelGuard = field(default_factory=lambda: LabelGuard(WEBHOOK_OUTCOMES))
+    redis_operation: LabelGuard = field(default_factory=LabelGuard)
+    # Closed set: a word the store layer adds later reads "other" until it is listed here.
+    redis_error: LabelGuard = field(
+        default_factory=lambda: LabelGuard(REDIS_ERROR_KINDS, limit=len(REDIS_ERROR_KINDS))
+    )
 
 
 _WORKER_PREFIX = re.compile(r"^.*?\bworker\s+\d+\s*:\s*", re.IGNORECASE)

@@ -61,6 +61,10 @@ class Metrics:
     webhook_deliveries: Counter
     webhook_duration: Histogram
     encoder: Info
+    cluster_nodes: Gauge
+    takeovers: Counter
+    redis_roundtrip: Histogram
+    redis_errors: Counter
     http_requests: Counter
     http_duration: Histogram
 
@@ -71,6 +75,7 @@ class Metrics:
         for definition in DEFINITIONS:
             setattr(self, definition.attr, definition.create(self.registry))
         self.admission_open.set(1)
+        self.cluster_nodes.set(1)  # this node, until the registry's first beat says otherwise
         self._holding: str | None = None
         self._holding_lock = threading.Lock()
         self.middleware = request_metrics(self.http_requests, self.http_duration)
@@ -169,6 +174,27 @@ class Metrics:
         """The encoder chosen by the start-up probe (or a fallback) and the FFmpeg running it."""
         self.encoder.info({"encoder": encoder, "ffmpeg_version": ffmpeg_version})
         self.build.ffmpeg_version = ffmpeg_version
+
+    # Cluster ---------------------------------------------------------------------------------
+
+    def cluster_seen(self, nodes: int) -> None:
+        """The node registry's last beat found `nodes` live nodes, this one included."""
+        self.cluster_nodes.set(max(1, nodes))
+
+    def renders_taken_over(self, n: int) -> None:
+        """The sweeper took `n` renders from nodes whose lease ran out."""
+        if n > 0:
+            self.takeovers.inc(n)
+
+    def redis_call(self, operation: str, seconds: float, error_kind: str | None) -> None:
+        """One job-store call to Redis (`server.store.redis_conn.Observer`): timed when Redis
+        answered, counted by kind when it failed."""
+        if error_kind is None:
+            self.redis_roundtrip.labels(self._labels.redis_operation(operation)).observe(
+                max(0.0, seconds)
+            )
+        else:
+            self.redis_errors.labels(self._labels.redis_error(error_kind)).inc()
 
     # Exposition ------------------------------------------------------------------------------
 

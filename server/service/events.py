@@ -43,7 +43,7 @@ class WebhookEvents:
                 event=event,
                 body=encode_payload(message.payload),
                 headers=message.headers,
-                next_attempt_at=now,
+                next_attempt_at=0.0,  # due at once, by whichever clock the store keeps
                 created_at=now,
             )
         ]

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 from server.config import Config
 from server.errors import JobNotFound
 from server.jobs import Api, ErrorKind, Job, JobState
+from server.outputs import OutputStore, open_store, store_for_job
 from server.service.actions import ClientActions
 from server.service.events import WebhookEvents
 from server.service.machine import Runner, StateMachine
@@ -45,7 +46,7 @@ from server.service.maintenance import Maintenance, output_dir
 from server.service.progress import ProgressCache, ProgressEvent, Waiters
 from server.service.renders import Renders
 from server.service.submission import Intake, RenderPace, SubmitRequest
-from server.store.base import JobStore, ProgressUpdate
+from server.store.base import JobStore, ProgressUpdate, StoreUnavailable
 from server.validation import asset_policy
 from server.webhooks import WebhookFormatter
 
@@ -73,6 +74,7 @@ class JobService:
         self._events = WebhookEvents()
         self._progress = ProgressCache()
         self._waiters = Waiters()
+        self._last_counts = (0, 0)  # (queued, processing) as last read, for `queue_info`
         self._machine = StateMachine(
             store,
             metrics=metrics,
@@ -89,6 +91,7 @@ class JobService:
             store, self._machine, node_id=node_id, progress=self._progress, pace=pace
         )
         self._maintenance = Maintenance(store, self._machine, self._renders, node_id=node_id)
+        self._outputs: tuple[Any, OutputStore] | None = None
 
     # ---- wiring ----------------------------------------------------------------------------
     def attach_runner(self, runner: Runner) -> None:
@@ -117,7 +120,21 @@ class JobService:
         return self._machine.listeners.add(callback)
 
     def output_dir(self, job_id: str) -> Path:
+        """Where this node renders the job (and, with `[outputs] backend = "local"`, keeps
+        its files)."""
         return output_dir(self.config, job_id)
+
+    @property
+    def outputs(self) -> OutputStore:
+        """The operator's output store, opened again when a reload changed `[outputs]`."""
+        settings = (self.config.outputs, self.config.storage.data_dir)
+        if self._outputs is None or self._outputs[0] != settings:
+            self._outputs = (settings, open_store(*settings))
+        return self._outputs[1]
+
+    def outputs_for(self, job: Job) -> OutputStore:
+        """Where `job`'s files go and are served from: its client's bucket when it names one."""
+        return store_for_job(job.options, self.outputs, self.config.outputs)
 
     def asset_policy(self) -> AssetPolicy:
         return asset_policy(self.config)
@@ -170,11 +187,20 @@ class JobService:
         return await self.store.queued(limit=limit)
 
     async def queue_info(self, job: Job | None = None) -> dict[str, Any]:
-        if job is not None:
-            _, position, queued, active = await self.store.job_and_queue(job.id)
-        else:
-            position = None
-            queued, active = await self.store.active_counts()
+        """The queue's figures, and `job`'s place in it. For a job already read or just
+        stored, a store gone away since answers the last figures read and no position: an
+        accepted submission must not turn into an error (its client would submit again)."""
+        position = None
+        try:
+            if job is not None:
+                _, position, queued, active = await self.store.job_and_queue(job.id)
+            else:
+                queued, active = await self.store.active_counts()
+        except StoreUnavailable:
+            if job is None:
+                raise
+            queued, active = self._last_counts
+        self._last_counts = (queued, active)
         return self._queue_dict(position, queued, active)
 
     async def status(self, job_id: str) -> tuple[Job, dict[str, Any]]:
@@ -270,7 +296,7 @@ class JobService:
         return await self._maintenance.expire_queued()
 
     async def sweep_retention(self) -> int:
-        return await self._maintenance.sweep_retention(self.config)
+        return await self._maintenance.sweep_retention(self.config, self.outputs_for)
 
 
 def visible_to(job: Job, owner: str | None) -> bool:

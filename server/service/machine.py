@@ -19,7 +19,7 @@ from server.logs import EventLog
 from server.service.events import WebhookEvents
 from server.service.listeners import Listeners
 from server.service.progress import ProgressCache, Waiters
-from server.store.base import JobStore
+from server.store.base import JobStore, StoreUnavailable
 
 if TYPE_CHECKING:
     from server.metrics import Metrics
@@ -80,6 +80,7 @@ class StateMachine:
         self.listeners: Listeners[[Job, JobState | None]] = Listeners("state")
         self.runner: Runner | None = None
         self._log = EventLog()
+        self._last_counts = (0, 0)  # (queued, processing) as last read
 
     def set_outbox_listener(self, on_outbox: Callable[[], None]) -> None:
         """Called after each change that wrote deliveries (wakes the webhook sender)."""
@@ -153,7 +154,12 @@ class StateMachine:
 
     async def _announce(self, job: Job, old: JobState | None) -> None:
         self._metrics.job_state_changed(job, old, job.state)
-        queued, active = await self._store.active_counts()
+        try:
+            queued, active = self._last_counts = await self._store.active_counts()
+        except StoreUnavailable:
+            # The change is stored; the store went away since. Its waiters and listeners are
+            # told all the same, the figures are the last ones read.
+            queued, active = self._last_counts
         max_concurrent = self.max_concurrent
         self._metrics.queue_state(queued=queued, active=active, max_concurrent=max_concurrent)
         event, text, fields = joblog.describe(

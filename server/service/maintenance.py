@@ -1,16 +1,18 @@
 """Upkeep the sweeper runs: queued jobs past their TTL fail as expired, renders of dead nodes
 go back to the queue, and finished jobs past `[storage] retention_h` are deleted with their
-files."""
+files (in the output store, then this node's render directory, then the record)."""
 
 from __future__ import annotations
 
 import asyncio
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from server.config import Config
-from server.jobs import ErrorKind, JobState, WebhookEvent
+from server.jobs import ErrorKind, Job, JobState, WebhookEvent
+from server.outputs import OutputStore, job_dir
 from server.service.machine import StateMachine, finished
 from server.service.renders import Renders
 from server.store.base import JobStore
@@ -20,8 +22,8 @@ SWEEP_PAGE = 500
 
 
 def output_dir(config: Config, job_id: str) -> Path:
-    """Where a job's video and poster are written (and deleted from by retention)."""
-    return config.storage.data_dir / "jobs" / job_id
+    """Where this node renders a job's video and poster (and `local` outputs keep them)."""
+    return job_dir(config.storage.data_dir, job_id)
 
 
 class Maintenance:
@@ -57,8 +59,11 @@ class Maintenance:
                 expired += 1
         return expired
 
-    async def sweep_retention(self, config: Config) -> int:
-        """Delete jobs (records and files) finished more than `retention_h` ago."""
+    async def sweep_retention(
+        self, config: Config, outputs_for: Callable[[Job], OutputStore]
+    ) -> int:
+        """Delete jobs (records and files) finished more than `retention_h` ago. A store that
+        cannot delete (an S3 outage) raises: the records stay, and the next sweep tries again."""
         cutoff = time.time() - config.storage.retention_h * 3600
         swept = 0
         while True:
@@ -66,5 +71,6 @@ class Maintenance:
             if not old:
                 return swept
             for job in old:
+                await outputs_for(job).delete(job.id)
                 await asyncio.to_thread(shutil.rmtree, output_dir(config, job.id), True)
             swept += await self._store.delete([j.id for j in old])

@@ -76,15 +76,26 @@ class Renders:
         return done
 
     async def fail(self, job: Job, kind: ErrorKind, message: str) -> Job | None:
+        """Fail this node's render of `job`; None when the render is no longer this node's
+        (its lease ran out and the job went back to the queue, or another attempt holds it):
+        a late failure must not end a job that is queued or rendering elsewhere."""
         self._progress.drop(job.id)
-        current = await self._store.get(job.id) or job
+        current = await self._store.get(job.id)
+        if current is None or not self._holds(current, job):
+            return None
         failed = finished(current, JobState.FAILED, kind, message)
-        # A job that is not rendering (e.g. still queued) is not held by any lease.
-        lease = self._node_id if current.state is JobState.PROCESSING else None
         ok = await self._machine.commit(
-            current, failed, event=WebhookEvent.FAILED, expect_lease_owner=lease
+            current, failed, event=WebhookEvent.FAILED, expect_lease_owner=self._node_id
         )
         return failed if ok else None
+
+    def _holds(self, current: Job, attempt: Job) -> bool:
+        """`current` (as stored) is still the render `attempt` this node claimed."""
+        return (
+            current.state is JobState.PROCESSING
+            and current.lease_owner == self._node_id
+            and current.attempts == attempt.attempts
+        )
 
     async def requeue(
         self,

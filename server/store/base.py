@@ -223,8 +223,17 @@ class JobStore(Protocol):
     async def outbox_done(self, delivery_id: int) -> None: ...
 
     async def outbox_retry(
-        self, delivery_id: int, *, attempts: int, next_attempt_at: float, error: str
-    ) -> None: ...
+        self,
+        delivery_id: int,
+        *,
+        attempts: int,
+        retry_in_s: float,
+        error: str,
+        now: float | None = None,
+    ) -> None:
+        """Release a failed delivery, due again `retry_in_s` after `now` (the store's clock,
+        like every time the outbox compares)."""
+        ...
 
     async def outbox_give_up(self, delivery_id: int, *, attempts: int, error: str) -> None: ...
 

@@ -1,11 +1,17 @@
 """The Redis side of `RedisJobStore`: the connection (bounded timeouts), the Lua scripts, the
 refusal of a Redis configured to lose accepted jobs, and connection errors as
-`StoreUnavailable`."""
+`StoreUnavailable`.
+
+Every store call also reports to the store's observer, if the app set one with
+`set_observer`: how long it took when Redis answered, or which kind of error it met. The
+store layer knows nothing of metrics; the observer is how they reach it."""
 
 from __future__ import annotations
 
 import functools
 import json
+import time
+import weakref
 from collections.abc import Awaitable, Callable
 from importlib import resources
 from typing import Any, Concatenate, ParamSpec, TypeVar
@@ -23,6 +29,7 @@ SCRIPTS = (
     *("add", "claim", "save", "heartbeat", "delete", "nodes"),
     *("outbox_add", "outbox_claim", "outbox_finish"),
     *("read_rank", "read_score", "read_status", "read_idem"),
+    *("rate_limit", "stream"),  # shared by the Runpod adapter's nodes (server.store.redis_shared)
 )
 # Errors that mean "Redis cannot take this right now", not "this call is wrong". A read-only
 # replica (just after a failover, before it is promoted) refuses writes the same way, and so
@@ -37,6 +44,13 @@ UNREACHABLE = (
 )
 DEFAULT_PREFIX = "reelfarm:"
 
+# `observer(operation, seconds, error_kind)`: `error_kind` is None when Redis answered, else
+# one of ERROR_KINDS; `operation` is the store method's name (a fixed set, one per method).
+Observer = Callable[[str, float, str | None], None]
+ERROR_KINDS = ("connection", "timeout", "oom", "other")
+# Per store instance, not module-wide: several nodes (tests, one process) each have their own.
+_observers: weakref.WeakKeyDictionary[Any, Observer] = weakref.WeakKeyDictionary()
+
 P = ParamSpec("P")
 T = TypeVar("T")
 
@@ -44,16 +58,47 @@ T = TypeVar("T")
 def reachable(
     method: Callable[Concatenate[Any, P], Awaitable[T]],
 ) -> Callable[Concatenate[Any, P], Awaitable[T]]:
-    """Turn the connection errors of a store method into `StoreUnavailable`."""
+    """Turn the connection errors of a store method into `StoreUnavailable`, and report the
+    call to the store's observer."""
+    operation = method.__name__
 
     @functools.wraps(method)
     async def call(self: Any, *args: P.args, **kwargs: P.kwargs) -> T:
+        observe = _observers.get(self)
+        started = time.perf_counter()
         try:
-            return await method(self, *args, **kwargs)
-        except UNREACHABLE as exc:
-            raise StoreUnavailable(_reason(exc)) from exc
+            result = await method(self, *args, **kwargs)
+        except (rx.RedisError, OSError) as exc:
+            if observe is not None:
+                observe(operation, time.perf_counter() - started, error_kind(exc))
+            if isinstance(exc, UNREACHABLE):
+                raise StoreUnavailable(_reason(exc)) from exc
+            raise
+        if observe is not None:
+            observe(operation, time.perf_counter() - started, None)
+        return result
 
     return call
+
+
+def set_observer(store: object, observer: Observer | None) -> None:
+    """Report every call of `store` (a `RedisJobStore`) to `observer`; None stops it."""
+    if observer is None:
+        _observers.pop(store, None)
+    else:
+        _observers[store] = observer
+
+
+def error_kind(exc: BaseException) -> str:
+    """One of ERROR_KINDS: what an operator does about each differs (network, a slow or
+    overloaded Redis, memory, anything else)."""
+    if isinstance(exc, rx.OutOfMemoryError):
+        return "oom"
+    if isinstance(exc, rx.TimeoutError | TimeoutError):
+        return "timeout"
+    if isinstance(exc, rx.ConnectionError | OSError):
+        return "connection"
+    return "other"
 
 
 def _reason(exc: BaseException) -> str:

@@ -112,6 +112,11 @@ class RedisJobStore:
             self._redis = None
 
     @property
+    def scripts(self) -> Mapping[str, AsyncScript]:
+        """The loaded scripts by name, for the other shared structures (`redis_shared`)."""
+        return self._scripts
+
+    @property
     def redis(self) -> aioredis.Redis:
         if self._redis is None:
             raise RuntimeError("the Redis job store is not open")
@@ -317,13 +322,20 @@ class RedisJobStore:
 
     @reachable
     async def outbox_retry(
-        self, delivery_id: int, *, attempts: int, next_attempt_at: float, error: str
+        self,
+        delivery_id: int,
+        *,
+        attempts: int,
+        retry_in_s: float,
+        error: str,
+        now: float | None = None,
     ) -> None:
         await self._finish(
             delivery_id,
             "retry",
             attempts=str(attempts),
-            next_attempt_at=number(next_attempt_at),
+            retry_in_s=number(retry_in_s),
+            now=_when(now),
             error=error[:MAX_ERROR_CHARS],
         )
 

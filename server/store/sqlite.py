@@ -339,11 +339,16 @@ class SqliteJobStore:
         await self._outbox.done(delivery_id)
 
     async def outbox_retry(
-        self, delivery_id: int, *, attempts: int, next_attempt_at: float, error: str
+        self,
+        delivery_id: int,
+        *,
+        attempts: int,
+        retry_in_s: float,
+        error: str,
+        now: float | None = None,
     ) -> None:
-        await self._outbox.retry(
-            delivery_id, attempts=attempts, next_attempt_at=next_attempt_at, error=error
-        )
+        due = (time.time() if now is None else now) + retry_in_s
+        await self._outbox.retry(delivery_id, attempts=attempts, next_attempt_at=due, error=error)
 
     async def outbox_give_up(self, delivery_id: int, *, attempts: int, error: str) -> None:
         await self._outbox.give_up(delivery_id, attempts=attempts, error=error)

@@ -3,19 +3,28 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from support.serverkit import slow_spec, tiny_spec
 from support.waiting import wait_until
 
+PAYLOAD_KEYS = {
+    "event",
+    "jobId",
+    "status",
+    "progress",
+    "videoUrl",
+    "posterUrl",
+    "error",
+    "metadata",
+    "timestamp",
+}
 
-async def test_twenty_jobs_two_at_a_time_fifo_with_webhooks(
-    start_server, receiver, shared_assets: Path
-) -> None:
-    server = await start_server({"pool": {"max_concurrent": 2}})
-    client = server.client
+
+async def _submit_twenty_behind_two_blockers(client: Any, receiver: Any, assets: Path) -> list[str]:
     # Two long renders hold both slots while the 20 are submitted, so every one of them is
     # queued whatever the speed of this machine; cancelling them then frees the slots.
-    blockers = [await client.submit(slow_spec(shared_assets)) for _ in range(2)]
+    blockers = [await client.submit(slow_spec(assets)) for _ in range(2)]
     for blocker in blockers:
         await client.wait_status(blocker, ("processing",))
     # Slightly longer than the tiniest render so the queue is visibly busy while we look.
@@ -30,7 +39,6 @@ async def test_twenty_jobs_two_at_a_time_fifo_with_webhooks(
         )
         assert status == 200, body
         submitted.append(body)
-    ids = [b["jobId"] for b in submitted]
     # Every one queued behind the two renders, at the next position: the queue is FIFO.
     assert [b["status"] for b in submitted] == ["queued"] * 20
     assert [b["queue"]["position"] for b in submitted] == list(range(1, 21))
@@ -39,9 +47,12 @@ async def test_twenty_jobs_two_at_a_time_fifo_with_webhooks(
     assert [b["queue"]["queueLength"] for b in submitted] == list(range(1, 21))
     for blocker in blockers:
         await client.request("DELETE", f"/api/jobs/{blocker}")
+    return [b["jobId"] for b in submitted]
 
-    # While the queue drains: never more than 2 rendering, exactly 2 while work waits, and
-    # the queued jobs listed in submission order.
+
+async def _watch_the_queue_drain(client: Any, ids: list[str]) -> None:
+    """Never more than 2 rendering, exactly 2 while work waits, and the queued jobs listed in
+    submission order."""
     seen_full = False
 
     async def drained_in_order() -> bool:
@@ -60,6 +71,15 @@ async def test_twenty_jobs_two_at_a_time_fifo_with_webhooks(
     await wait_until(drained_in_order, 90)
     assert seen_full, "never saw both slots busy with jobs waiting"
 
+
+async def test_twenty_jobs_two_at_a_time_fifo_with_webhooks(
+    start_server, receiver, shared_assets: Path
+) -> None:
+    server = await start_server({"pool": {"max_concurrent": 2}})
+    client = server.client
+    ids = await _submit_twenty_behind_two_blockers(client, receiver, shared_assets)
+    await _watch_the_queue_drain(client, ids)
+
     finals = [await client.status(i) for i in ids]
     assert [f["status"] for f in finals] == ["completed"] * 20, finals
     # Jobs started in the order they were submitted (FIFO).
@@ -75,14 +95,4 @@ async def test_twenty_jobs_two_at_a_time_fifo_with_webhooks(
         assert completed["status"] == "completed" and completed["progress"] == 100
         assert completed["videoUrl"].endswith(f"/api/jobs/{job_id}/video")
         assert completed["metadata"] == {"n": n}
-        assert set(completed) == {
-            "event",
-            "jobId",
-            "status",
-            "progress",
-            "videoUrl",
-            "posterUrl",
-            "error",
-            "metadata",
-            "timestamp",
-        }
+        assert set(completed) == PAYLOAD_KEYS

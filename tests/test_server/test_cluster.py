@@ -301,3 +301,28 @@ async def test_redis_away_answers_503_and_the_render_in_flight_completes_once_it
     # One line when the outage began, one when it ended, however many loops noticed it.
     assert _event_count(events, "store.unavailable") == 1
     assert _event_count(events, "store.available") == 1
+
+
+async def test_a_submission_stored_before_redis_went_away_is_answered_as_accepted(
+    start_node: StartServer, redis_server: RedisServer
+) -> None:
+    node = await start_node(HOLDS_ALL)
+    store = node.app[SERVICE].store
+    # Redis goes away between the job's write and the read of the queue's figures for the
+    # answer: the job is stored, so the client is told so (a 503 would make it submit again).
+    original_add = store.add
+
+    async def add_then_lose_redis(job: Any, **kw: Any) -> Any:
+        stored = await original_add(job, **kw)
+        redis_server.stop()
+        return stored
+
+    store.add = add_then_lose_redis  # type: ignore[method-assign]
+    status, body, _ = await node.client.request(
+        "POST", "/api/generate-video-async", json=tiny_spec()
+    )
+    assert status == 200 and body["success"] is True and body["status"] == "queued", body
+    store.add = original_add  # type: ignore[method-assign]
+    redis_server.start()
+    await node.wait_ready(15)
+    assert (await node.client.status(body["jobId"]))["status"] == "queued"

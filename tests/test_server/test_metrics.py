@@ -10,6 +10,7 @@ import pytest
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
+from redis import exceptions as rx
 
 from renderer.gpu import GpuFacts
 from server.jobs import ErrorKind, Job, JobState, can_transition, new_job_id
@@ -17,6 +18,8 @@ from server.metrics import Metrics
 from server.metrics.collectors import gpu_families
 from server.metrics.definitions import DEFINITIONS, MAX_LABEL_VALUES, OTHER
 from server.metrics.middleware import UNMATCHED_ROUTE
+from server.store.base import StoreUnavailable
+from server.store.redis_conn import ERROR_KINDS, reachable, set_observer
 
 
 @pytest.fixture
@@ -197,6 +200,86 @@ def test_instances_do_not_share_state(tmp_path: Path) -> None:
     registry = CollectorRegistry()
     third = Metrics(registry, data_dir=tmp_path)
     assert third.registry is registry
+
+
+def test_cluster_gauge_and_takeover_counter(metrics: Metrics) -> None:
+    # Alone until the registry's first beat reads the others.
+    assert sample(metrics, "reelfarm_cluster_nodes") == 1
+    metrics.cluster_seen(3)
+    assert sample(metrics, "reelfarm_cluster_nodes") == 3
+    metrics.cluster_seen(0)  # this node is always one of them
+    assert sample(metrics, "reelfarm_cluster_nodes") == 1
+    assert sample(metrics, "reelfarm_takeovers_total") == 0
+    metrics.renders_taken_over(2)
+    metrics.renders_taken_over(0)
+    assert sample(metrics, "reelfarm_takeovers_total") == 2
+
+
+def test_redis_calls_are_timed_by_operation_and_errors_counted_by_kind(metrics: Metrics) -> None:
+    # Every kind exists at zero from the start, so rate() has a series to work on.
+    for kind in ERROR_KINDS:
+        assert sample(metrics, "reelfarm_redis_errors_total", kind=kind) == 0
+    metrics.redis_call("claim", 0.0003, None)
+    metrics.redis_call("claim", 0.002, None)
+    metrics.redis_call("claim", 5.0, "timeout")
+    metrics.redis_call("save", 0.01, "no_such_kind")  # a kind outside the closed set
+    count = "reelfarm_redis_roundtrip_seconds_count"
+    assert sample(metrics, count, operation="claim") == 2  # a failed call is not a round trip
+    assert (
+        sample(metrics, "reelfarm_redis_roundtrip_seconds_bucket", operation="claim", le="0.0005")
+        == 1
+    )
+    assert sample(metrics, "reelfarm_redis_errors_total", kind="timeout") == 1
+    assert sample(metrics, "reelfarm_redis_errors_total", kind="other") == 1
+    for i in range(MAX_LABEL_VALUES + 5):
+        metrics.redis_call(f"operation_{i}", 0.001, None)
+    assert sample(metrics, count, operation=OTHER) == 6  # "claim" took one of the 64
+
+
+class _Store:
+    """Store methods that fail the way redis-py does, behind the real decorator."""
+
+    def __init__(self, error: BaseException | None) -> None:
+        self.error = error
+
+    @reachable
+    async def claim(self) -> str:
+        if self.error is not None:
+            raise self.error
+        return "job"
+
+
+@pytest.mark.parametrize(
+    ("error", "kind", "unavailable"),
+    [
+        (rx.ConnectionError("Connection refused"), "connection", True),
+        (rx.BusyLoadingError("loading"), "connection", True),
+        (ConnectionRefusedError(111, "refused"), "connection", True),
+        (rx.TimeoutError("Timeout reading from socket"), "timeout", True),
+        (TimeoutError(), "timeout", True),
+        (rx.OutOfMemoryError("OOM command not allowed"), "oom", True),
+        (rx.ReadOnlyError("READONLY replica"), "other", True),
+        (rx.ResponseError("ERR user_script:1: bad"), "other", False),
+    ],
+)
+async def test_the_store_decorator_reports_each_call_to_its_store_observer(
+    error: BaseException, kind: str, unavailable: bool
+) -> None:
+    seen: list[tuple[str, float, str | None]] = []
+    failing, healthy, unobserved = _Store(error), _Store(None), _Store(error)
+    set_observer(failing, lambda *call: seen.append(call))
+    set_observer(healthy, lambda *call: seen.append(call))
+    expected = StoreUnavailable if unavailable else type(error)
+    with pytest.raises(expected):
+        await failing.claim()
+    assert await healthy.claim() == "job"
+    with pytest.raises(expected):
+        await unobserved.claim()  # no observer set: nothing reported, nothing breaks
+    assert [(op, error_kind) for op, _, error_kind in seen] == [("claim", kind), ("claim", None)]
+    assert all(seconds >= 0 for _, seconds, _ in seen)
+    set_observer(healthy, None)
+    await healthy.claim()
+    assert len(seen) == 2
 
 
 def test_box_and_build_gauges_read_at_scrape_time(metrics: Metrics, tmp_path: Path) -> None:

@@ -53,6 +53,12 @@ async def test_failed_deliveries_are_retried_with_backoff(
     gaps = [b.at - a.at for a, b in itertools.pairwise(started)]
     assert gaps[0] >= 0.3 * 0.8 - 0.05 and gaps[1] >= 0.6 * 0.8 - 0.05
     assert receiver.events_for(job_id) == ["started", "completed"]
+    # Every attempt of one delivery carries one id, so a receiver can drop the repeats; the
+    # completion is another delivery with another id.
+    ids = {d.headers["X-Reelfarm-Delivery"] for d in started}
+    completed = [d for d in attempts if d.json["event"] == "completed"]
+    assert len(ids) == 1 and completed[0].headers["X-Reelfarm-Delivery"] not in ids
+    assert ids.pop().startswith(f"{job_id}.started.")
 
 
 async def test_deliveries_give_up_after_max_attempts(start_server, receiver) -> None:

@@ -1,5 +1,5 @@
 -- outbox_finish: a delivery sent (`done`), to try again later (`retry`) or given up (`dead`).
--- A = {id, mode, attempts?, next_attempt_at?, error?}
+-- A = {id, mode, attempts?, retry_in_s?, now?, error?}; a retry is due by the server's clock.
 local key = k('ob', A.id)
 local d = redis.call('HMGET', key, 'job_id', 'state')
 if not d[1] or d[2] ~= 'pending' then
@@ -7,11 +7,11 @@ if not d[1] or d[2] ~= 'pending' then
 end
 local job_id = d[1]
 if A.mode == 'retry' then
-  redis.call('HSET', key, 'attempts', A.attempts, 'next_attempt_at', A.next_attempt_at,
-    'last_error', A.error)
+  local due = num(clock(A.now) + tonumber(A.retry_in_s))
+  redis.call('HSET', key, 'attempts', A.attempts, 'next_attempt_at', due, 'last_error', A.error)
   redis.call('HDEL', key, 'lease_owner', 'lease_until')
   if redis.call('LINDEX', k('obq', job_id), 0) == A.id then
-    redis.call('ZADD', k('obdue'), A.next_attempt_at, A.id)
+    redis.call('ZADD', k('obdue'), due, A.id)
   end
   return 1
 end

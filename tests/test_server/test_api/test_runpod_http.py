@@ -205,7 +205,12 @@ async def test_refusals_name_runpod_fields(start_runpod_server, raw) -> None:
         "policy.retries",
         "policy.ttl",
     ]
-    assert await refused({"input": tiny_spec(), "s3Config": {"bucketName": "b"}}) == ["s3Config"]
+    assert await refused({"input": tiny_spec(), "s3Config": {"bucketName": "b"}}) == [
+        "s3Config.accessId",
+        "s3Config.accessSecret",
+        "s3Config.bucketName",
+        "s3Config.endpointUrl",
+    ]
     assert await refused({"input": tiny_spec(), "webhook": "ftp://example.com/x"}) == ["webhook"]
     assert await refused({"input": {**tiny_spec(), "webhookUrl": "not a url"}}) == [
         "input.webhookUrl"

@@ -127,7 +127,9 @@ async def test_outbox_hands_out_one_delivery_per_job_in_order(store: JobStore) -
     # Leased: nothing more for a second sender, and a's completion waits for its start.
     assert await store.outbox_claim("n2", now=11.0, limit=10, lease_s=30) == []
     started_a = next(d for d in first if d.job_id == "a")
-    await store.outbox_retry(started_a.id or 0, attempts=1, next_attempt_at=20.0, error="HTTP 500")
+    await store.outbox_retry(
+        started_a.id or 0, attempts=1, retry_in_s=8.0, now=12.0, error="HTTP 500"
+    )
     assert await store.outbox_claim("n", now=12.0, limit=10, lease_s=30) == []
     retried = await store.outbox_claim("n", now=21.0, limit=10, lease_s=30)
     assert [(d.job_id, d.event, d.attempts) for d in retried] == [("a", WebhookEvent.STARTED, 1)]
