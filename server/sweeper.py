@@ -73,9 +73,7 @@ class Sweeper:
         while True:
             try:
                 await self._service.expire_queued()
-                recovered = await self._service.recover_orphans()
-                if recovered:
-                    self._on_takeovers(recovered)
+                self._on_takeovers(await self._service.recover_orphans())
                 if time.monotonic() - last_retention >= self._retention_every_s():
                     last_retention = time.monotonic()
                     swept = await self._service.sweep_retention()

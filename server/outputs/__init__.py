@@ -9,6 +9,7 @@ redirect to), and retention deletes a job's outputs with `delete`.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -47,10 +48,13 @@ def store_for_job(
     bucket = ClientBucket.from_options(options)
     if bucket is None:
         return configured
+    return _client_store(bucket, outputs.s3.presign_s, outputs.allow_private_client_endpoints)
+
+
+# One store per client bucket, kept while in use: a boto3 client takes tens of milliseconds to
+# make (it reads endpoint data from disk), too much for every download of a job.
+@functools.lru_cache(maxsize=64)
+def _client_store(bucket: ClientBucket, presign_s: int, allow_private: bool) -> OutputStore:
     from server.outputs.s3 import S3Outputs
 
-    return S3Outputs.for_client(
-        bucket,
-        presign_s=outputs.s3.presign_s,
-        allow_private=outputs.allow_private_client_endpoints,
-    )
+    return S3Outputs.for_client(bucket, presign_s=presign_s, allow_private=allow_private)

@@ -31,7 +31,7 @@ T = TypeVar("T")
 DELETE_BATCH = 1000
 
 
-def _client(
+def _make_client(
     endpoint_url: str,
     region: str,
     addressing_style: str,
@@ -84,7 +84,7 @@ class S3Outputs:
     @classmethod
     def from_config(cls, s3: S3OutputsConfig) -> S3Outputs:
         return cls(
-            lambda: _client(s3.endpoint_url, s3.region, s3.addressing_style),
+            lambda: _make_client(s3.endpoint_url, s3.region, s3.addressing_style),
             s3.bucket,
             prefix=s3.prefix,
             presign_s=s3.presign_s,
@@ -103,7 +103,7 @@ class S3Outputs:
                 refuse_private_host(bucket.endpoint_url)
 
         return cls(
-            lambda: _client(bucket.endpoint_url, "", "path", credentials),
+            lambda: _make_client(bucket.endpoint_url, "", "path", credentials),
             bucket.bucket,
             presign_s=presign_s,
             owns_objects=False,

@@ -3,6 +3,7 @@ subprocess), a real webhook receiver, tiny specs, and polling with deadlines."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import json
@@ -30,6 +31,8 @@ API_KEY = "test-api-key-0123456789abcdef"
 BASIC = "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
 BEARER = f"Bearer {API_KEY}"
 ROOT = Path(__file__).resolve().parents[2]
+# A server's shutdown waits on its renders, loops and connections; past this it is stuck.
+STOP_TIMEOUT_S = 60.0
 
 
 def free_port() -> int:
@@ -184,7 +187,23 @@ class InProcessServer:
             return
         self.stopped = True
         await self.client.close()
-        await self.runner.cleanup()
+        try:
+            await asyncio.wait_for(self.runner.cleanup(), STOP_TIMEOUT_S)
+        except TimeoutError:
+            raise AssertionError(f"the server did not stop: {_pending_tasks()}") from None
+
+
+def _pending_tasks() -> str:
+    """What a stuck shutdown is waiting on: each task's name and where it is suspended."""
+    here = asyncio.current_task()
+    found = []
+    for task in asyncio.all_tasks():
+        if task is not here:
+            frames = task.get_stack()
+            where = f"{frames[-1].f_code.co_filename}:{frames[-1].f_lineno}" if frames else "?"
+            coro = getattr(task.get_coro(), "__qualname__", "?")
+            found.append(f"{task.get_name()} ({coro}) at {where}")
+    return "; ".join(found) or "no other task"
 
 
 StartServer = Callable[..., Awaitable[InProcessServer]]
