@@ -1,7 +1,6 @@
 """The scenes joined into one video, each transition blending only the frames it covers.
 
-A fade is a `blend` whose opacity steps down per frame, a fifth of xfade's cost; every other
-transition is an xfade.
+How each transition is drawn lives in `renderer.graph.transitions`.
 """
 
 from __future__ import annotations
@@ -9,6 +8,7 @@ from __future__ import annotations
 import ffmpeg
 
 from renderer.graph.streams import Stream, split
+from renderer.graph.transitions import transition
 from renderer.plan import RenderPlan
 
 
@@ -38,38 +38,10 @@ def join(plan: RenderPlan, streams: list[Stream]) -> Stream:
             pieces[(start, end)] = part
         if head:
             assert incoming is not None
-            segments.append(_transition(plan, scene.index - 1, incoming, pieces[cuts[0]]))
+            segments.append(transition(plan, scene.index - 1, incoming, pieces[cuts[0]]))
         if cuts[1][1] > cuts[1][0]:
             segments.append(pieces[cuts[1]])
         incoming = pieces.get(cuts[2]) if tail else None
     if len(segments) == 1:
         return segments[0]
     return ffmpeg.concat(*segments, v=1, a=0)
-
-
-def _transition(plan: RenderPlan, after: int, outgoing: Stream, incoming: Stream) -> Stream:
-    transition = plan.transitions[after]
-    if transition.xfade == "fade":
-        return _crossfade(after, transition.frames, plan.fps, outgoing, incoming)
-    # xfade insists on equal frame rates; a picture's rate is its file's, fps states ours.
-    return ffmpeg.filter(
-        [outgoing.filter("fps", fps=plan.fps), incoming.filter("fps", fps=plan.fps)],
-        "xfade",
-        transition=transition.xfade,
-        duration=f"{transition.frames / plan.fps:.6f}",
-        offset=0,
-    )
-
-
-def _crossfade(after: int, frames: int, fps: int, outgoing: Stream, incoming: Stream) -> Stream:
-    """`outgoing` fading into `incoming` over `frames` frames, the same ramp as xfade's fade.
-
-    sendcmd sets the opacity for frame i as frame i of `incoming` passes it; blend asks for
-    frame i only after it has blended frame i-1, so each frame gets its own opacity."""
-    name = f"blend@fade{after}"
-    steps = ";".join(
-        f"{max(0.0, (i - 0.5) / fps):.6f} {name} all_opacity {1 - i / frames:.6f}"
-        for i in range(frames)
-    )
-    incoming = incoming.filter("sendcmd", c=steps)
-    return ffmpeg.filter([outgoing, incoming], name, all_mode="normal", all_opacity=1)
