@@ -28,17 +28,14 @@ import tempfile
 from pathlib import Path
 
 from reel import FPS, ROOT, reel_spec  # the reel bench/render.py times
-from render_command import render_command
+from render_command import render_command, with_outputs
 
 CALLGRIND_TIMEOUT_S = 1200
 
 
 def variant(args: list[str], audio: list[str]) -> list[str]:
     """`args` with video and poster sent to the null muxer and the audio coded by `audio`."""
-    first_map = args.index("-map")
-    video, sound, poster = (args[i + 1] for i, arg in enumerate(args) if arg == "-map")
-    return [*args[:first_map], "-map", video, "-map", sound, *audio, "-f", "null", "-",
-            "-map", poster, "-f", "null", "-"]  # fmt: skip
+    return with_outputs(args, ["-f", "null", "-"], [*audio, "-f", "null", "-"])
 
 
 def audio_codec_args(args: list[str]) -> list[str]:

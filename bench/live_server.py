@@ -52,6 +52,8 @@ log_level = "warning"
 basic_users = ["bench:bench-password"]
 [pool]
 max_concurrent = {concurrent}
+[themes]
+prepare_at_start = false
 [admission]
 max_queue = 100000
 cpu_high_percent = 100.0

@@ -30,17 +30,6 @@ class Measured:
         return 1000 * self.cpu_s / self.frames
 
 
-@dataclass(frozen=True)
-class ReelRuns:
-    """One reel's Reelfarm side against its limits, each the best of its repeated runs."""
-
-    reelfarm: Measured  # (a) in a warm worker
-    cold_cli: Measured  # (a') from a cold `reelfarm render`
-    encode_only: Measured  # (b) on (a)'s decoded output
-    encode_only_composed: Measured  # (b') on the frames Reelfarm's encoder received
-    peak_rss: Measured  # (a) once more, sampled and not timed
-
-
 class TreeSampler(threading.Thread):
     """Peak summed RSS of a process and all its descendants, sampled every SAMPLE_S."""
 
@@ -88,3 +77,8 @@ def run_tree(cmd: list[str], frames: int, **kwargs: object) -> Measured:
 def best(runs: list[Measured]) -> Measured:
     """The fastest of repeated runs: on a shared machine, the one least disturbed."""
     return min(runs, key=lambda m: m.seconds)
+
+
+def least_cpu(runs: list[Measured]) -> Measured:
+    """The run that took the least CPU time: the one least disturbed by other work."""
+    return min(runs, key=lambda m: m.cpu_s)

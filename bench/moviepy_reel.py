@@ -3,6 +3,10 @@ crossfaded and composited, written with the codec, preset and threads Reelfarm u
 
     python bench/moviepy_reel.py SPEC OUT SECONDS THREADS
 
+It takes what a user would copy from the spec's theme: its colours (a solid or a gradient
+background, drawn once with numpy), its title font and its transition's length, always as a
+crossfade. It draws no effect layer (snow, sparkles, grain...) and no text entrance: a naive
+composition would not, and each would only make MoviePy slower.
 MoviePy comes with the `bench` extra; only this process imports it.
 """
 
@@ -15,89 +19,107 @@ from pathlib import Path
 import numpy as np
 from moviepy import AudioFileClip, CompositeVideoClip, ImageClip, VideoFileClip, afx, vfx
 from PIL import Image, ImageDraw, ImageFont
-from reel import FPS, HEIGHT, WIDTH
 
+from themes import load_theme
 from themes.fonts import family_path
+from themes.model import Theme, rgb
 
 
-def text_image(lines: list[tuple[str, int]], font_path: str | None) -> np.ndarray:
-    """Centred lines of (text, size) with a drop shadow, on a transparent frame."""
-    card = Image.new("RGBA", (WIDTH, HEIGHT), (0, 0, 0, 0))
+def background_image(theme: Theme, width: int, height: int) -> np.ndarray:
+    """The theme's background colour, or its two colours blended vertically, diagonally or
+    from the centre out."""
+    start = np.array(rgb(theme.colors.background), np.float32)
+    end = np.array(rgb(theme.colors.background2), np.float32)
+    if theme.background != "gradient":
+        return np.broadcast_to(start.astype(np.uint8), (height, width, 3)).copy()
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    if theme.gradient == "vertical":
+        weight = y / (height - 1)
+    elif theme.gradient == "diagonal":
+        weight = (x / (width - 1) + y / (height - 1)) / 2
+    else:
+        radius = np.hypot(x - width / 2, y - height / 2)
+        weight = radius / radius.max()
+    return (start + (end - start) * weight[..., None]).astype(np.uint8)
+
+
+def text_image(lines: list[tuple[str, int]], theme: Theme, size: tuple[int, int]) -> np.ndarray:
+    """Centred lines of (text, size) in the theme's title font and text colour, with a drop
+    shadow, on a transparent frame."""
+    width, height = size
+    found = family_path(theme.fonts.title.family)
+    card = Image.new("RGBA", (width, height), (0, 0, 0, 0))
     draw = ImageDraw.Draw(card)
-    y = HEIGHT // 2 - 100
-    for text, size in lines:
-        font = ImageFont.truetype(font_path, size) if font_path else ImageFont.load_default()
-        width = draw.textlength(text, font=font)
-        draw.text(((WIDTH - width) / 2 + 3, y + 3), text, font=font, fill=(0, 0, 0, 160))
-        draw.text(((WIDTH - width) / 2, y), text, font=font, fill=(255, 255, 255, 255))
-        y += int(size * 1.4)
+    y = height // 2 - height // 19
+    for text, points in lines:
+        if theme.fonts.title.uppercase:
+            text = text.upper()
+        font = ImageFont.truetype(str(found), points) if found else ImageFont.load_default()
+        left = (width - draw.textlength(text, font=font)) / 2
+        draw.text((left + 3, y + 3), text, font=font, fill=(0, 0, 0, 160))
+        draw.text((left, y), text, font=font, fill=(*rgb(theme.colors.text), 255))
+        y += int(points * 1.4)
     return np.asarray(card)
 
 
-def caption(text: str, duration: float, font_path: str | None) -> ImageClip:
-    arr = text_image([(text, 56)], font_path)
-    return ImageClip(arr, duration=duration).with_position(("center", 0.3), relative=True)
-
-
-def scene_layers(scene: dict, background: np.ndarray, font_path: str | None) -> list:
+def scene_layers(scene: dict, background: np.ndarray, theme: Theme) -> list:
     """The clips stacked for one scene: a card, a photo with its motion, or the video."""
-    duration = scene["duration"]
+    height, width = background.shape[:2]
+    duration, unit = scene["duration"], width / 1080
     if scene["type"] in ("title", "outro"):
-        lines = [
-            (scene.get("title", ""), 110),
-            (scene.get("subtitle") or scene.get("text") or "", 56),
-        ]
+        lines = [(scene.get("title", ""), round(110 * unit)),
+                 (scene.get("subtitle") or scene.get("text") or "", round(56 * unit))]  # fmt: skip
         return [
             ImageClip(background, duration=duration),
-            ImageClip(text_image(lines, font_path), duration=duration),
+            ImageClip(text_image(lines, theme, (width, height)), duration=duration),
         ]
+    caption = ImageClip(
+        text_image([(scene["caption"], round(56 * unit))], theme, (width, height)),
+        duration=duration,
+    ).with_position(("center", 0.3), relative=True)
     if scene["type"] == "image":
         photo = ImageClip(scene["src"], duration=duration)
-        cover = max(WIDTH / photo.w, HEIGHT / photo.h) * 1.15
-        photo = photo.resized(cover)
+        photo = photo.resized(max(width / photo.w, height / photo.h) * 1.15)
         if scene["motion"] == "zoom-in":
             photo = photo.resized(lambda t, d=duration: 1 + 0.15 * t / d)
         elif scene["motion"] == "zoom-out":
             photo = photo.resized(lambda t, d=duration: 1.15 - 0.15 * t / d)
-        photo = photo.with_position("center")
-        return [photo, caption(scene["caption"], duration, font_path)]
+        return [photo.with_position("center"), caption]
     video = VideoFileClip(scene["src"]).subclipped(0, duration).without_audio()
-    video = video.resized(max(WIDTH / video.w, HEIGHT / video.h)).with_position("center")
-    return [video, caption(scene["caption"], duration, font_path)]
+    video = video.resized(max(width / video.w, height / video.h)).with_position("center")
+    return [video, caption]
 
 
-def compose(spec: dict, font_path: str | None) -> CompositeVideoClip:
+def compose(spec: dict, theme: Theme) -> CompositeVideoClip:
     """Every scene, each starting half a fade before the last one ends, over the music."""
-    fade = spec["transition"]["duration"]
+    size = (spec["width"], spec["height"])
+    fade = theme.transition.duration
+    background = background_image(theme, *size)
     clips = []
     start = 0.0
-    background = np.zeros((HEIGHT, WIDTH, 3), np.uint8)
-    background[:] = (17, 24, 39)
     for scene in spec["scenes"]:
         duration = scene["duration"]
-        layers = scene_layers(scene, background, font_path)
-        clip = CompositeVideoClip(layers, size=(WIDTH, HEIGHT)).with_duration(duration)
+        layers = scene_layers(scene, background, theme)
+        clip = CompositeVideoClip(layers, size=size).with_duration(duration)
         clip = clip.with_start(max(0.0, start - fade / 2))
         if clips:
             clip = clip.with_effects([vfx.CrossFadeIn(fade)])
         clips.append(clip)
         start += duration
-    total = start
-    reel = CompositeVideoClip(clips, size=(WIDTH, HEIGHT)).with_duration(total)
+    reel = CompositeVideoClip(clips, size=size).with_duration(start)
     music = AudioFileClip(spec["audio"]["music"]).with_effects(
-        [afx.AudioLoop(duration=total), afx.MultiplyVolume(0.35)]
+        [afx.AudioLoop(duration=start), afx.MultiplyVolume(0.35)]
     )
     return reel.with_audio(music)
 
 
 def write_reel(spec_path: Path, out: Path, seconds: float, threads: int) -> None:
     spec = json.loads(spec_path.read_text())
-    found = family_path("noto-sans")
-    reel = compose(spec, str(found) if found else None)
+    reel = compose(spec, load_theme(spec["theme"]))
     reel = reel.subclipped(0, min(seconds, reel.duration))
     reel.write_videofile(
         str(out),
-        fps=FPS,
+        fps=spec["fps"],
         codec="libx264",
         preset="veryfast",
         threads=threads or None,

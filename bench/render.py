@@ -1,31 +1,33 @@
-"""Render benchmark: Reelfarm against the encode-only limit and a typical MoviePy composition.
+"""Render benchmark: Reelfarm in every theme and on both FFmpeg builds, against the
+encode-only limit, its own CLI and a typical MoviePy composition; and long reels' memory.
 
-    .venv/bin/python bench/render.py [--lengths 12 48] [--moviepy-seconds 12] [--repeat 3]
-                                     [--threads 0] [--json out.json]
+    .venv/bin/python bench/render.py [--themes default|all|bold,neon] [--ffmpeg system|bundled|both]
+                                     [--scenes 6,24,48] [--scenes-theme default] [--repeat 3]
+                                     [--moviepy-seconds 3] [--threads 0] [--quick] [--json FILE]
 
-For a 12 s and a 48 s 1080x1920 30 fps reel (title, three photos with motion and captions, the
-video clip, outro; fade transitions; music):
+The reel (bench/reel.py): 1080x1920 at 30 fps, six 2 s scenes (a title, three photos with
+motion and captions, the video clip, an outro) over music. The spec names no transition, so
+each theme brings its own transition, effect and text entrances.
 
-(a) Reelfarm as a pool worker renders: a warm process (imports done, FFmpeg found, encoder
-    probed, fonts loaded) times render() from the call until video.mp4 and poster.jpg are
-    written; peak RSS of its whole process tree (Python and FFmpeg) is sampled with psutil
-    every 50 ms in one more run that is not timed. The same
-    render from a cold `reelfarm render` CLI is printed beside it;
-(b) the limit: (a)'s own frames decoded to raw yuv420p in memory (/dev/shm), piped into FFmpeg
-    and encoded again with the same encoder arguments; only that encode is timed;
-(c) the same reel composed as a typical MoviePy 2 user would (ImageClip + resized for zoom,
-    Pillow-drawn captions as ImageClips, CompositeVideoClip, crossfades, write_videofile with
-    the same codec, preset and threads). MoviePy runs at a few fps, so it is timed once, on the
-    first --moviepy-seconds of the 12 s reel; its per-frame cost does not depend on the reel's
-    length, so that fps stands for both.
+(a)  warm: render() in a process warmed up exactly as a pool worker is (imports, FFmpeg found,
+     encoder probed, theme fonts loaded), from the call until video.mp4 and poster.jpg exist;
+(a') cold CLI: a new `reelfarm render` process (Python start-up included) with the cache dir
+     as earlier runs left it; and first use: the same with an EMPTY cache dir, so effect clips
+     and backgrounds are made on the spot;
+(b)  the limit: (a)'s output decoded to raw yuv420p in memory (/dev/shm), piped into FFmpeg and
+     encoded again with the same encoder arguments; only that encode is timed;
+(b') the same with the frames exactly as Reelfarm's encoder received them;
+(c)  the reel composed as a typical MoviePy 2 user would, in the theme's colours (no effect
+     layer: a naive user would not draw snow), timed on its first --moviepy-seconds; its
+     per-frame cost stands for the whole reel.
 
-Each ratio is given by wall time (what the targets name) and by CPU time (user + system of
-every process involved), which a busy shared machine disturbs much less. `--repeat N` runs (a)
-and (b) alternately N times each and keeps the fastest of each.
+Every side of a theme runs --repeat times, the sides and the builds alternating, and the
+fastest of each is kept, so a shared machine's drift reaches all of them. Peak RSS is of the
+whole process tree (Python and FFmpeg), sampled every 50 ms in a run of its own. --scenes
+repeats the six scenes to N scenes and reports wall time per frame and peak RSS per N.
 
-The reel is bench/reel.py; bench/sides.py runs each side (its children are
-bench/reelfarm_worker.py and bench/moviepy_reel.py), bench/measure.py measures them and
-bench/render_report.py writes the rows, the table and the JSON.
+bench/sides.py runs each side, bench/render_themes.py and bench/render_scenes.py order the
+runs, bench/render_report.py and bench/render_targets.py write the rows, tables and targets.
 """
 
 from __future__ import annotations
@@ -36,84 +38,87 @@ import os
 import shutil
 import sys
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
-from measure import ReelRuns, best
-from reel import FPS, ROOT, reel_spec
-from render_report import figures, print_table, write_json
-from sides import composed_frames, decoded_frames, encode_limit, moviepy_run, reelfarm, reelfarm_cli
+from reel import ROOT, Reel
+from render_builds import resolve_builds
+from render_report import add_x_fastest, print_tables, theme_rows, write_json
+from render_scenes import measure_scene_counts
+from render_targets import check_targets, print_targets
+from render_themes import BenchSettings, measure_theme
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--lengths", type=float, nargs="+", default=[12, 48])
-    parser.add_argument(
-        "--moviepy-seconds",
-        type=float,
-        default=12,
-        help="time MoviePy on the first N s of the 12 s reel (0: skip it)",
-    )
-    parser.add_argument("--threads", type=int, default=0, help="encoder threads (0: auto)")
-    parser.add_argument("--repeat", type=int, default=1, help="best of N runs for (a) and (b)")
+    parser.add_argument("--themes", default="default", help="'all' or a comma list")
+    parser.add_argument("--ffmpeg", choices=("system", "bundled", "both"), default="system")
+    parser.add_argument("--scenes", default="", help="comma list of scene counts, e.g. 6,24,48")
+    parser.add_argument("--scenes-theme", default="default", help="the long reels' theme")
+    parser.add_argument("--moviepy-seconds", type=float, default=3,
+                        help="time MoviePy on each theme's first N s (0: skip it)")  # fmt: skip
+    parser.add_argument("--threads", type=int, default=0, help="FFmpeg threads (0: auto)")
+    parser.add_argument("--repeat", type=int, default=3, help="best of N runs of every side")
+    parser.add_argument("--quick", action="store_true",
+                        help="a check of the script: 540x960, a 4 s reel, --repeat 1, "
+                        "MoviePy on 1 s")  # fmt: skip
     parser.add_argument("--json", help="also write the figures to this file")
-    return parser.parse_args()
+    args = parser.parse_args()
+    if args.quick:
+        args.repeat, args.moviepy_seconds = 1, min(args.moviepy_seconds, 1)
+    return args
 
 
-def measure_reel(
-    spec_path: Path, frames: int, ffmpeg: str, encoder: list[str], args: argparse.Namespace
-) -> ReelRuns:
-    """(a), (a'), (b) and (b') for one reel, the best of `--repeat` runs each (the cold CLI
-    runs once), and (a)'s peak RSS from a run of its own."""
-    work, out = spec_path.parent, spec_path.with_suffix("")
-    cold = reelfarm_cli(spec_path, work / f"{out.name}-cli.mp4", frames)
-    shm = Path(tempfile.mkdtemp(dir="/dev/shm" if Path("/dev/shm").is_dir() else work))
-    try:
-        # Peak memory from a run of its own; it also makes the output (b) decodes.
-        rss = reelfarm(spec_path, out, frames, args.threads, sample_rss=True)
-        raw = decoded_frames(ffmpeg, out / "video.mp4", shm / "decoded.yuv")
-        # (a) and (b) alternate, so a shared machine's drift between runs reaches both.
-        runs_a, runs_b = [], []
-        for _ in range(args.repeat):
-            runs_a.append(reelfarm(spec_path, out, frames, args.threads))
-            runs_b.append(encode_limit(ffmpeg, raw, frames, encoder))
-        raw.unlink()
-        raw = composed_frames(spec_path, shm / "composed.yuv", work / "cache")
-        exact = best([encode_limit(ffmpeg, raw, frames, encoder) for _ in range(args.repeat)])
-    finally:
-        shutil.rmtree(shm, ignore_errors=True)
-    return ReelRuns(best(runs_a), cold, best(runs_b), exact, rss)
+def theme_names(choice: str) -> list[str]:
+    import themes
+
+    builtin = themes.list_themes()
+    names = builtin if choice == "all" else [n.strip() for n in choice.split(",") if n.strip()]
+    unknown = sorted(set(names) - set(builtin))
+    if unknown:
+        raise SystemExit(f"unknown themes: {', '.join(unknown)} (built in: {', '.join(builtin)})")
+    # The default theme first: the long reels and a reader's eye start from it.
+    return sorted(names, key=lambda name: name != "default")
 
 
 def main() -> None:
     args = parse_args()
     sys.path.insert(0, str(ROOT))
-    from renderer.encoder import encoder_args, working_encoders
-    from renderer.ffmpeg import find_ffmpeg
-
-    ffmpeg = find_ffmpeg().path
-    encoder = working_encoders(ffmpeg, ("h264_nvenc", "libx264"))[0]
-    args_enc = encoder_args(encoder, "standard", args.threads)
-    print(f"ffmpeg {ffmpeg}\nencoder {encoder}: {' '.join(args_enc)}\ncpus {os.cpu_count()}")
+    base = Reel(width=540, height=960, scene_s=4 / 6) if args.quick else Reel()
+    builds = resolve_builds(args.ffmpeg, args.threads)
+    for build in builds:
+        print(f"ffmpeg {build.name} {build.version} {build.ffmpeg}")
+        print(f"  encoder {build.encoder}: {' '.join(build.encoder_args)}")
+    print(f"cpus {os.cpu_count()}; reel {base.size}, {base.fps} fps, {base.scene_s:.3g} s scenes")
     work = Path(tempfile.mkdtemp(prefix="bench-render-", dir="/var/tmp"))
-    results = []
+    memory = Path("/dev/shm") if Path("/dev/shm").is_dir() else work
+    shm = Path(tempfile.mkdtemp(prefix="bench-render-", dir=memory))
+    settings = BenchSettings(work, shm, args.threads, args.repeat, args.moviepy_seconds)
+    themes_done, scenes_done = [], []
     try:
-        moviepy = None
-        for length in args.lengths:
-            spec_path = work / f"reel-{length:g}s.json"
-            spec_path.write_text(json.dumps(reel_spec(length)))
-            runs = measure_reel(spec_path, round(length * FPS), ffmpeg, args_enc, args)
-            # MoviePy's per-frame cost does not depend on the reel's length: timed once.
-            if moviepy is None and args.moviepy_seconds > 0:
-                cut = min(args.moviepy_seconds, length)
-                moviepy = moviepy_run(spec_path, work / "moviepy.mp4", cut, args.threads)
-            row = figures(length, runs, moviepy)
-            results.append(row)
-            print(json.dumps(row), flush=True)
+        for name in theme_names(args.themes) if args.themes else []:
+            rows = theme_rows(measure_theme(replace(base, theme=name), builds, settings))
+            for row in rows:
+                print(json.dumps(row), flush=True)
+            themes_done.extend(rows)
+        counts = [int(n) for n in args.scenes.split(",") if n.strip()]
+        if counts:
+            long_reel = replace(base, theme=args.scenes_theme)
+            scenes_done = measure_scene_counts(long_reel, sorted(counts), builds, settings)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    print_table(results)
+        shutil.rmtree(shm, ignore_errors=True)
+    add_x_fastest(themes_done)
+    print_tables(themes_done, scenes_done)
+    verdicts = check_targets(themes_done + scenes_done)
+    print_targets(verdicts)
+    if args.quick:
+        print("--quick checks the script: start-up outweighs a 4 s 540x960 reel, so its "
+              "figures say nothing about the targets")  # fmt: skip
     if args.json:
-        write_json(results, Path(args.json))
+        report = {"builds": [vars(b) for b in builds], "reel": vars(base),
+                  "themes": themes_done, "scenes": scenes_done, "targets": verdicts}  # fmt: skip
+        write_json(report, Path(args.json))
 
 
 if __name__ == "__main__":

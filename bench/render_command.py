@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from reel import ASSETS
@@ -15,9 +16,17 @@ class _Captured(Exception):
         self.command = args
 
 
-def render_command(spec: dict, work: Path, cache: Path) -> list[str]:
-    """The FFmpeg command render() runs for `spec` (not run). The files it reads from the
-    render's temporary dir (cards), which render() removes as it unwinds, are kept in `work`."""
+def render_command(
+    spec: dict,
+    work: Path,
+    cache: Path,
+    ffmpeg: str | None = None,
+    theme_dirs: Sequence[Path] = (),
+) -> list[str]:
+    """The FFmpeg command render() runs for `spec` with that FFmpeg build and theme dirs (not
+    run). The files it reads from the render's temporary dir (cards), which render() removes
+    as it unwinds, are kept in `work`; everything it makes once (effect clips, backgrounds)
+    is made in `cache` as a render would."""
     import scenes
     from renderer import AssetPolicy, RenderOptions, render
 
@@ -33,9 +42,28 @@ def render_command(spec: dict, work: Path, cache: Path) -> list[str]:
     module.run_ffmpeg = capture
     try:
         policy = AssetPolicy(allowed_dirs=(ASSETS,), cache_dir=cache)
-        render(scenes.parse_spec(spec), work / "out", RenderOptions(assets=policy))
+        options = RenderOptions(ffmpeg=ffmpeg, theme_dirs=tuple(theme_dirs), assets=policy)
+        render(scenes.parse_spec(spec), work / "out", options)
     except _Captured as captured:
         return captured.command
     finally:
         module.run_ffmpeg = original
     raise SystemExit("render() finished without running FFmpeg")
+
+
+def with_outputs(args: list[str], video: list[str], sound: list[str]) -> list[str]:
+    """The render's command `args` with its outputs replaced: the video written by `video`
+    (e.g. ["-f", "rawvideo", "-pix_fmt", "yuv420p", PATH]), the audio by `sound`, the poster
+    to the null muxer. The video keeps the render's frame count and output rate: the effect
+    layer loops without end, and the frame count is what stops it; without the rate, FFmpeg
+    passes the graph's timestamps through to a raw or null output as they come, and the
+    frames it writes are not the ones the encoder is given (FFmpeg 5.1 repeats the first
+    frame, 9.0 drops 18 of 120)."""
+    maps = [i for i, arg in enumerate(args) if arg == "-map"]
+    video_map, sound_map, poster_map = (args[i + 1] for i in maps)
+    kept = []
+    for option in ("-frames:v", "-r"):
+        kept += [option, args[args.index(option, maps[0]) + 1]]
+    head = [args[0], "-nostdin", *args[1 : maps[0]]]
+    return [*head, "-map", video_map, *kept, *video, "-map", sound_map, *sound,
+            "-map", poster_map, "-frames:v", "1", "-f", "null", "-"]  # fmt: skip

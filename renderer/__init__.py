@@ -1,4 +1,5 @@
-"""The renderer: a Spec and its theme become an MP4 and a poster through one FFmpeg filtergraph.
+"""The renderer: a Spec and its theme become an MP4 and a poster through one FFmpeg filtergraph
+(or, for long videos, one per segment, joined without re-encoding).
 
 result = renderer.render(spec, Path("out/job-1"), RenderOptions(threads=2),
                          progress=lambda done, total: ..., cancel=threading.Event())

@@ -1,14 +1,19 @@
-"""Effect overlays: falling snow, sparkles, bokeh and a vignette as seamlessly looping clips.
+"""Effect overlays: falling snow, sparkles, bokeh and a vignette, as seamlessly looping masks.
 
-Each frame is drawn in numpy as an alpha mask over one colour and piped raw to FFmpeg, which
-stores it as QuickTime RLE with alpha (`qtrle`, `argb`): mostly-transparent frames compress to
-little and decode faster than any other codec with alpha. The renderer reads the clip with
-`-stream_loop -1` and overlays it on the whole video. A clip is made once per (effect, its
-parameters, size, fps) and kept in the cache dir under a content key; it is written to a
-temporary name and renamed into place, so concurrent workers never read half a file.
+An effect is one colour shown through a moving alpha mask. The graph composites it with
+`maskedmerge` of [video][a frame of the colour][mask], all yuv420p, so the mask must reach the
+graph as yuv420p planes with no per-frame pixel-format conversion (converting a clip with alpha
+to yuva420p cost ten times the blend itself). Each mask frame is therefore stored as one grey
+picture, the luma plane's alpha (W x H) on top and the chroma planes' alpha (W/2 x H/2, the 2x2
+average, as a yuv420p blend uses) below it at the left; the graph crops the two apart and merges
+them into planes, which copies nothing per pixel it does not have to. The pictures are TGA with
+run-length coding in Matroska: mostly-transparent grey frames shrink to little and decode with
+no conversion at all. A static effect (the vignette) is one frame, looped by the graph.
 
-Film grain is noise that no codec compresses, so it is an FFmpeg filter instead:
-`effect_filter(theme)`. The drawing itself is in `renderer.painters`.
+A mask is made once per (effect, its parameters, size, fps) and kept in the cache dir under a
+content key; it is written to a temporary name and renamed into place, so concurrent workers
+never read half a file. Film grain is noise that no codec compresses, so it is an FFmpeg filter
+instead: `effect_filter(theme)`. The drawing itself is in `renderer.painters`.
 """
 
 from __future__ import annotations
@@ -18,47 +23,90 @@ import hashlib
 import json
 import os
 import subprocess
-import sys
 import tempfile
 import uuid
 from collections.abc import Iterator
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from renderer.painters import PAINTERS, Alpha, Painter, Setup
+from renderer.painters import PAINTERS, STATIC, Clear, Painter, Setup
 from renderer.types import RenderError
 from themes import Theme, rgb
 
-# Bump when drawing changes, so cached clips from an older version are not reused.
-EFFECT_VERSION = 6
+# Bump when drawing or the mask's layout changes, so cached masks from an older one are unused.
+EFFECT_VERSION = 7
+# The particles' random layout is seeded as version 6 drew it: a new way of storing the mask
+# must not move a theme's snowflakes.
+SEED_VERSION = 6
 ENCODE_TIMEOUT_S = 300.0
+
+
+@dataclass(frozen=True)
+class EffectClip:
+    """A cached effect mask and how to show it.
+
+    `path` holds `frames` stacked grey frames of `width` x `mask_height`: luma alpha in rows
+    [0, height), chroma alpha (chroma_width x chroma_height) in the rows below, at the left.
+    Frame n of a video shows mask frame n % frames. `colour` is shown where the mask is set.
+    """
+
+    path: Path
+    width: int
+    height: int
+    frames: int
+    static: bool
+    colour: tuple[int, int, int]
+
+    @property
+    def chroma_width(self) -> int:
+        return (self.width + 1) // 2
+
+    @property
+    def chroma_height(self) -> int:
+        return (self.height + 1) // 2
+
+    @property
+    def mask_height(self) -> int:
+        return self.height + self.chroma_height
 
 
 # ---------------------------------------------------------------- public surface
 
 
-def overlay_clip(
+def effect_clip(
     theme: Theme, size: tuple[int, int], fps: int, cache_dir: Path, ffmpeg: str
-) -> Path | None:
-    """The theme's effect as a looping clip with alpha, or None when it has none (or a filter).
+) -> EffectClip | None:
+    """The theme's effect as a looping mask, or None when it has none (or is a filter).
 
-    Returns the path of a cached `.mov`; made on first use, atomically.
+    The mask is a cached `.mkv`, made on first use, atomically.
     """
+    clip = describe(theme, size, fps, cache_dir)
+    if clip is None or clip.path.is_file():
+        return clip
+    clip.path.parent.mkdir(parents=True, exist_ok=True)
+    painter = _painter(theme, size, fps)
+    _encode(painter, clip, fps, ffmpeg)
+    return clip
+
+
+def describe(theme: Theme, size: tuple[int, int], fps: int, cache_dir: Path) -> EffectClip | None:
+    """Where the theme's mask lives and what it holds, without making it."""
     if theme.effect not in PAINTERS:
         return None
     width, height = size
     key = cache_key(theme, size, fps)
-    out = Path(cache_dir) / f"effect-{theme.effect}-{width}x{height}-{fps}fps-{key}.mov"
-    if out.is_file():
-        return out
-    out.parent.mkdir(parents=True, exist_ok=True)
-    frames = _frame_count(theme, fps)
-    painter = _painter(theme, size, fps, frames, key)
-    _encode(painter, frames, size, fps, _colour(theme), out, ffmpeg)
-    return out
+    name = f"effect-{theme.effect}-{width}x{height}-{fps}fps-{key}.mkv"
+    return EffectClip(
+        path=Path(cache_dir) / name,
+        width=width,
+        height=height,
+        frames=_frame_count(theme, fps),
+        static=theme.effect in STATIC,
+        colour=_colour(theme),
+    )
 
 
 def effect_filter(theme: Theme) -> str | None:
@@ -85,14 +133,31 @@ def effect_frame(theme: Theme, size: tuple[int, int], t: float = 0.0) -> Image.I
         return None
     fps = 30
     frames = _frame_count(theme, fps)
-    painter = _painter(theme, size, fps, frames, cache_key(theme, size, fps))
+    painter = _painter(theme, size, fps)
     return Image.fromarray(_rgba(painter(round(t * fps) % frames), _colour(theme)))
 
 
+def frames_of(theme: Theme, size: tuple[int, int], fps: int) -> Iterator[np.ndarray]:
+    """Every frame of the loop as RGBA arrays (for tests and previews); empty for no effect."""
+    if theme.effect not in PAINTERS:
+        return
+    frames = _frame_count(theme, fps)
+    painter = _painter(theme, size, fps)
+    for index in range(frames):
+        yield _rgba(painter(index), _colour(theme))
+
+
 def cache_key(theme: Theme, size: tuple[int, int], fps: int) -> str:
-    """Content key of a clip: the effect, its parameters, the size and fps, and the version."""
+    """Content key of a mask: the effect, its parameters, the size and fps, and the version."""
+    return _key(theme, size, fps, EFFECT_VERSION)
+
+
+# ---------------------------------------------------------------- drawing
+
+
+def _key(theme: Theme, size: tuple[int, int], fps: int, version: int) -> str:
     material = {
-        "version": EFFECT_VERSION,
+        "version": version,
         "effect": theme.effect,
         "params": asdict(theme.effect_params),
         "size": list(size),
@@ -101,54 +166,69 @@ def cache_key(theme: Theme, size: tuple[int, int], fps: int) -> str:
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()[:16]
 
 
-# ---------------------------------------------------------------- encoding
+def _loop_frames(theme: Theme, fps: int) -> int:
+    return max(2, round(theme.effect_params.loop_s * fps))
 
 
 def _frame_count(theme: Theme, fps: int) -> int:
-    if theme.effect == "vignette":  # static: one second of identical frames costs nothing
-        return max(1, fps)
-    return max(2, round(theme.effect_params.loop_s * fps))
+    """Frames stored: a static effect keeps one, looped by the graph."""
+    return 1 if theme.effect in STATIC else _loop_frames(theme, fps)
 
 
 def _colour(theme: Theme) -> tuple[int, int, int]:
     return (0, 0, 0) if theme.effect == "vignette" else rgb(theme.effect_params.colour)
 
 
-def _rgba(alpha: Alpha, colour: tuple[int, int, int]) -> np.ndarray:
-    """RGBA pixels, (height, width, 4) uint8: `colour` everywhere, `alpha` as the alpha."""
-    # One 32-bit word per pixel (R in the low byte: RGBA in memory order on a little-endian
-    # machine) is several times faster than filling a strided channel view.
-    red, green, blue = colour
-    if sys.byteorder != "little":
-        pixels = np.empty((*alpha.shape, 4), dtype=np.uint8)
-        pixels[..., :3] = colour
-        pixels[..., 3] = np.clip(alpha * 255 + 0.5, 0, 255).astype(np.uint8)
-        return pixels
-    base = np.uint32(red | green << 8 | blue << 16)
-    level = np.multiply(alpha, 255.0, dtype=np.float32)
-    level += 0.5
-    words = level.astype(np.uint8).astype(np.uint32)
-    words <<= 24
-    words |= base
-    return words.view(np.uint8).reshape(*alpha.shape, 4)
+def _painter(theme: Theme, size: tuple[int, int], fps: int) -> Painter:
+    # Seeded from the drawing's content: the same theme and size always draw the same clip.
+    rng = np.random.default_rng(int(_key(theme, size, fps, SEED_VERSION), 16) % 2**63)
+    setup = Setup(size, _loop_frames(theme, fps), fps, theme.effect_params, rng)
+    return PAINTERS[theme.effect](setup)
 
 
-def _encode(
-    painter: Painter,
-    frames: int,
-    size: tuple[int, int],
-    fps: int,
-    colour: tuple[int, int, int],
-    out: Path,
-    ffmpeg: str,
-) -> None:
-    width, height = size
-    tmp = out.with_name(f".{out.stem}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp.mov")
+def _rgba(clear: Clear, colour: tuple[int, int, int]) -> np.ndarray:
+    """RGBA pixels, (height, width, 4) uint8: `colour` everywhere, covering as `clear` says."""
+    pixels = np.empty((*clear.shape, 4), dtype=np.uint8)
+    pixels[..., :3] = colour
+    np.subtract(255.5, clear, out=pixels[..., 3], casting="unsafe")  # truncated: rounded
+    return pixels
+
+
+class _MaskFrame:
+    """The stacked grey picture of one mask frame, its buffer reused from frame to frame."""
+
+    def __init__(self, clip: EffectClip):
+        self._height, self._chroma_width = clip.height, clip.chroma_width
+        self.pixels = np.zeros((clip.mask_height, clip.width), dtype=np.uint8)
+        self._odd = clip.width % 2 or clip.height % 2
+
+    def fill(self, clear: Clear) -> memoryview:
+        luma = self.pixels[: self._height]
+        # 255.5 - clear, truncated to uint8 as it is written: alpha * 255, rounded, one pass.
+        np.subtract(255.5, clear, out=luma, casting="unsafe")
+        even = self._padded(luma) if self._odd else luma
+        rows = np.add(even[0::2], even[1::2], dtype=np.uint16)
+        blocks = rows[:, 0::2] + rows[:, 1::2]
+        blocks += 2
+        blocks >>= 2
+        self.pixels[self._height :, : self._chroma_width] = blocks
+        return self.pixels.data  # written as it is: no copy of the picture
+
+    @staticmethod
+    def _padded(luma: np.ndarray) -> np.ndarray:
+        """An odd-sized plane with its last row and column repeated, so 2x2 blocks cover it."""
+        height, width = luma.shape
+        return np.pad(luma, ((0, height % 2), (0, width % 2)), mode="edge")
+
+
+def _encode(painter: Painter, clip: EffectClip, fps: int, ffmpeg: str) -> None:
+    out = clip.path
+    tmp = out.with_name(f".{out.stem}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp.mkv")
     command = [
         ffmpeg, "-hide_banner", "-loglevel", "error", "-y",
-        "-f", "rawvideo", "-pix_fmt", "rgba", "-s", f"{width}x{height}", "-r", str(fps),
-        "-i", "pipe:0",
-        "-c:v", "qtrle", "-pix_fmt", "argb", "-f", "mov", str(tmp),
+        "-f", "rawvideo", "-pix_fmt", "gray", "-s", f"{clip.width}x{clip.mask_height}",
+        "-r", str(fps), "-i", "pipe:0",
+        "-c:v", "targa", "-f", "matroska", str(tmp),
     ]  # fmt: skip
     # stderr goes to a file: a pipe nobody reads while frames are written could fill and stall.
     with tempfile.TemporaryFile() as errors:
@@ -159,13 +239,7 @@ def _encode(
         except OSError as exc:
             raise RenderError(f"cannot run FFmpeg for the {out.stem} overlay: {exc}") from None
         try:
-            assert process.stdin is not None
-            # A broken pipe means FFmpeg exited early; its stderr says why.
-            with contextlib.suppress(BrokenPipeError):
-                for index in range(frames):
-                    process.stdin.write(_rgba(painter(index), colour).tobytes())
-            with contextlib.suppress(BrokenPipeError):
-                process.stdin.close()
+            _write_frames(process, painter, clip)
             returncode = process.wait(timeout=ENCODE_TIMEOUT_S)
             if returncode != 0 or not tmp.is_file():
                 errors.seek(0)
@@ -184,20 +258,12 @@ def _encode(
                 tmp.unlink()
 
 
-# ---------------------------------------------------------------- painters
-
-
-def _painter(theme: Theme, size: tuple[int, int], fps: int, frames: int, key: str) -> Painter:
-    # Seeded from the content key: the same theme and size always draw the same clip.
-    rng = np.random.default_rng(int(key, 16) % 2**63)
-    return PAINTERS[theme.effect](Setup(size, frames, fps, theme.effect_params, rng))
-
-
-def frames_of(theme: Theme, size: tuple[int, int], fps: int) -> Iterator[np.ndarray]:
-    """Every frame of the loop as RGBA arrays (for tests and previews); empty for no effect."""
-    if theme.effect not in PAINTERS:
-        return
-    frames = _frame_count(theme, fps)
-    painter = _painter(theme, size, fps, frames, cache_key(theme, size, fps))
-    for index in range(frames):
-        yield _rgba(painter(index), _colour(theme))
+def _write_frames(process: subprocess.Popen[bytes], painter: Painter, clip: EffectClip) -> None:
+    assert process.stdin is not None
+    frame = _MaskFrame(clip)
+    # A broken pipe means FFmpeg exited early; its stderr says why.
+    with contextlib.suppress(BrokenPipeError):
+        for index in range(clip.frames):
+            process.stdin.write(frame.fill(painter(index)))
+    with contextlib.suppress(BrokenPipeError):
+        process.stdin.close()

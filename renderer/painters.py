@@ -1,8 +1,14 @@
 """The effects drawn as clips, one painter each: falling snow, sparkles, bokeh, a vignette.
 
-A painter turns a frame index into an alpha mask (float32, 0…1) over the frame. Loops are
-seamless by construction: every moving particle has a period that divides the loop length (a
-slow snowflake is several copies of one particle, each a loop length apart in time).
+A painter turns a frame index into how much of the video shows through each pixel: 255 where
+the effect leaves the video alone, 0 where it covers it; float32, `255 * (1 - alpha)`. Loops
+are seamless by construction: every moving particle has a period that divides the loop length
+(a slow snowflake is several copies of one particle, each a loop length apart in time).
+
+Sprites add like light: a pixel under sprites of alpha s1, s2, … ends at 1 - (1-s1)(1-s2)….
+Painting what shows through makes each sprite a single in-place multiply by its precomputed
+(1 - strength * sprite): one numpy call per sprite, in any order. Kept at 0…255, it becomes
+the 8-bit mask in one pass (`255.5 - clear`, truncated).
 """
 
 from __future__ import annotations
@@ -15,8 +21,9 @@ import numpy as np
 
 from themes import EffectParams
 
-Alpha = np.ndarray  # float32 (height, width), 0…1
-Painter = Callable[[int], Alpha]  # frame index → alpha
+Clear = np.ndarray  # float32 (height, width), 0…255: 255 * (1 - alpha)
+# frame index → what shows through; the array is reused by the painter's next call.
+Painter = Callable[[int], Clear]
 
 
 @dataclass(frozen=True)
@@ -59,19 +66,47 @@ class _Sprites:
         return self._cache[key]
 
 
-def _stamp(alpha: Alpha, sprite: np.ndarray, cx: int, cy: int, strength: float) -> None:
-    """Composite `sprite` (centred on cx, cy) into `alpha` as light adds: 1-(1-a)(1-s)."""
-    half = sprite.shape[0] // 2
-    height, width = alpha.shape
-    x0, y0 = cx - half, cy - half
-    x1, y1 = x0 + sprite.shape[1], y0 + sprite.shape[0]
-    sx0, sy0 = max(0, -x0), max(0, -y0)
-    sx1 = sprite.shape[1] - max(0, x1 - width)
-    sy1 = sprite.shape[0] - max(0, y1 - height)
-    if sx1 <= sx0 or sy1 <= sy0:
-        return
-    region = alpha[y0 + sy0 : y0 + sy1, x0 + sx0 : x0 + sx1]
-    region += (1.0 - region) * sprite[sy0:sy1, sx0:sx1] * strength
+class _Canvas:
+    """One frame of what shows through, reused from frame to frame."""
+
+    def __init__(self, size: tuple[int, int]):
+        width, height = size
+        self.width, self.height = width, height
+        self.pixels = np.full((height, width), 255.0, dtype=np.float32)
+
+    def clear(self) -> None:
+        self.pixels.fill(255.0)
+
+    def stamp(self, filter_: np.ndarray, cx: int, cy: int) -> None:
+        """Multiply `filter_` (1 - strength * sprite, centred on cx, cy) into the frame."""
+        side_y, side_x = filter_.shape
+        x0, y0 = cx - side_x // 2, cy - side_y // 2
+        x1, y1 = x0 + side_x, y0 + side_y
+        if x0 >= 0 and y0 >= 0 and x1 <= self.width and y1 <= self.height:
+            self.pixels[y0:y1, x0:x1] *= filter_
+            return
+        sx0, sy0 = max(0, -x0), max(0, -y0)
+        sx1, sy1 = side_x - max(0, x1 - self.width), side_y - max(0, y1 - self.height)
+        if sx1 > sx0 and sy1 > sy0:
+            self.pixels[y0 + sy0 : y0 + sy1, x0 + sx0 : x0 + sx1] *= filter_[sy0:sy1, sx0:sx1]
+
+
+class _Filters:
+    """Per particle and sprite, 1 - strength * sprite: what a stamp multiplies in."""
+
+    def __init__(self, sprites: Callable[[int, float, float], np.ndarray], strength: np.ndarray):
+        self._sprites = sprites
+        self._strength = strength
+        self._cache: dict[tuple[int, float, float], np.ndarray] = {}
+
+    def get(self, particle: int, fx: float, fy: float) -> np.ndarray:
+        key = (particle, round(fx * 4) / 4, round(fy * 4) / 4)
+        found = self._cache.get(key)
+        if found is None:
+            sprite = self._sprites(particle, fx, fy)
+            found = 1.0 - sprite * np.float32(self._strength[particle])
+            self._cache[key] = found
+        return found
 
 
 def _periodic_particles(setup: Setup, count: int, fall_s: np.ndarray) -> dict[str, np.ndarray]:
@@ -103,19 +138,21 @@ def _snow(setup: Setup) -> Painter:
     cycles = np.maximum(1, np.round(parts["period_s"] / 3.5))  # a sway every ~3.5 s
     phase = rng.random(count)[i] * 2 * np.pi
     sprites = _Sprites(lambda d, r: np.exp(-((d / max(r, 0.6)) ** 2) * 1.4) * (d < 2 * r + 1))
+    filters = _Filters(lambda flake, fx, fy: sprites.get(radius[flake], fx, fy), strength)
+    canvas = _Canvas(setup.size)
+    flakes = i.tolist()
 
-    def paint(frame: int) -> Alpha:
-        alpha = np.zeros((height, width), dtype=np.float32)
+    def paint(frame: int) -> Clear:
+        canvas.clear()
         t = frame / setup.fps + parts["offset_s"]
         ys = (y0 + wrap * t / parts["period_s"]) % wrap - margin
         # No wrapping sideways: a flake swaying past an edge would pop up at the other one.
         xs = x0 + sway * np.sin(2 * np.pi * cycles * t / parts["period_s"] + phase)
-        for n, (x, y) in enumerate(zip(xs, ys, strict=True)):
-            flake = i[n]
-            cx, cy = int(x), int(y)
-            sprite = sprites.get(radius[flake], x - cx, y - cy)
-            _stamp(alpha, sprite, cx, cy, strength[flake])
-        return alpha
+        cxs, cys = xs.astype(int), ys.astype(int)  # truncation, as int() of each
+        fxs, fys = (xs - cxs).tolist(), (ys - cys).tolist()
+        for flake, cx, cy, fx, fy in zip(flakes, cxs.tolist(), cys.tolist(), fxs, fys, strict=True):
+            canvas.stamp(filters.get(flake, fx, fy), cx, cy)
+        return canvas.pixels
 
     return paint
 
@@ -130,14 +167,18 @@ def _sparkles(setup: Setup) -> Painter:
     phase = rng.random(count) * 2 * np.pi
     # Glints stay where they are: any drift would have to come full circle within one loop.
     stars = [_star(r) for r in reach]
+    cxs, cys = xs.astype(int).tolist(), ys.astype(int).tolist()
+    canvas = _Canvas(setup.size)
 
-    def paint(frame: int) -> Alpha:
-        alpha = np.zeros((height, width), dtype=np.float32)
+    def paint(frame: int) -> Clear:
+        canvas.clear()
         t = frame / setup.frames
         glow = (0.5 + 0.5 * np.sin(2 * np.pi * twinkles * t + phase)) ** 3
-        for n in np.flatnonzero(glow > 0.02):
-            _stamp(alpha, stars[n], int(xs[n]), int(ys[n]), params.opacity * glow[n])
-        return alpha
+        strength = (params.opacity * glow).astype(np.float32)
+        # Every glint's brightness changes every frame: its filter is made for this frame.
+        for n in np.flatnonzero(glow > 0.02).tolist():
+            canvas.stamp(1.0 - stars[n] * strength[n], cxs[n], cys[n])
+        return canvas.pixels
 
     return paint
 
@@ -172,24 +213,26 @@ def _bokeh(setup: Setup) -> Painter:
     phase = rng.random(count)[i] * 2 * np.pi
 
     def disc(d: np.ndarray, r: float) -> np.ndarray:
-        # A flat disc with a brighter rim, like an out-of-focus light through a lens. Flat
-        # areas matter: run-length coding stores a constant run in a few bytes.
+        # A flat disc with a brighter rim, like an out-of-focus light through a lens.
         edge = np.clip((r - d) / 1.2 + 0.5, 0, 1)
         rim = np.where(d > r * 0.86, 1.0, 0.72)
         return edge * rim
 
     sprites = _Sprites(disc)
+    filters = _Filters(lambda light, fx, fy: sprites.get(radius[light], 0, 0), strength)
+    canvas = _Canvas(setup.size)
+    lights = i.tolist()
 
-    def paint(frame: int) -> Alpha:
-        alpha = np.zeros((height, width), dtype=np.float32)
+    def paint(frame: int) -> Clear:
+        canvas.clear()
         t = frame / setup.fps + parts["offset_s"]
         ys = wrap - (y0 + wrap * t / parts["period_s"]) % wrap - margin  # rising
         across = (x0 + drift * t / parts["period_s"]) % (width + 2 * margin) - margin
         xs = across + sway * np.sin(2 * np.pi * t / parts["period_s"] + phase)
-        for n, (x, y) in enumerate(zip(xs, ys, strict=True)):
-            light = i[n]
-            _stamp(alpha, sprites.get(radius[light], 0, 0), int(x), int(y), strength[light])
-        return alpha
+        cxs, cys = xs.astype(int).tolist(), ys.astype(int).tolist()
+        for light, cx, cy in zip(lights, cxs, cys, strict=True):
+            canvas.stamp(filters.get(light, 0, 0), cx, cy)
+        return canvas.pixels
 
     return paint
 
@@ -200,8 +243,8 @@ def _vignette(setup: Setup) -> Painter:
     xs = np.linspace(-1.0, 1.0, width, dtype=np.float32)[None, :]
     distance = np.sqrt(xs**2 + ys**2) / np.sqrt(2.0)  # 0 at the centre, 1 in the corners
     alpha = np.clip((distance - 0.45) / 0.55, 0, 1) ** 1.8 * setup.params.opacity
-    alpha = alpha.astype(np.float32)
-    return lambda frame: alpha
+    clear = (255.0 * (1.0 - alpha)).astype(np.float32)
+    return lambda frame: clear
 
 
 # The effect table: a theme's `effect` → its painter. An effect missing here has no clip.
@@ -211,3 +254,5 @@ PAINTERS: dict[str, Callable[[Setup], Painter]] = {
     "bokeh": _bokeh,
     "vignette": _vignette,
 }
+# Effects whose every frame is the same: their clip is one frame, looped in the graph.
+STATIC = frozenset({"vignette"})

@@ -122,7 +122,12 @@ def probe_report(ffmpeg_configured: str, prefer: Sequence[str]) -> dict[str, Any
     info = find_ffmpeg(ffmpeg_configured)
     working = working_encoders(info.path, prefer)
     return {
-        "ffmpeg": {"path": info.path, "version": info.version, "source": info.source},
+        "ffmpeg": {
+            "path": info.path,
+            "version": info.version,
+            "source": info.source,
+            "reason": info.reason,
+        },
         "encoders": {"preferred": list(prefer), "working": working},
         "selected_encoder": working[0] if working else None,
         "cpu_count": os.cpu_count(),

@@ -1,10 +1,11 @@
-"""`render()`: a Spec becomes video.mp4 and poster.jpg in one FFmpeg run.
+"""`render()`: a Spec becomes video.mp4 and poster.jpg in one FFmpeg run (a few, if it is long).
 
 Order of work: theme → plan (pure arithmetic) → sources resolved and probed (every problem
 named by its spec field) while the text cards are drawn → background and effect (cached) → one
-FFmpeg command, which writes the poster too. Everything temporary lives in one directory inside
-`output_dir` that is removed however the render ends; the video and poster appear under their
-final names only when both are complete.
+FFmpeg command, which writes the poster too; a video of many scenes is rendered in segments
+instead, one command each, joined by one more (`renderer.segmented`). Everything temporary
+lives in one directory inside `output_dir` that is removed however the render ends; the video
+and poster appear under their final names only when both are complete.
 """
 
 from __future__ import annotations
@@ -21,17 +22,18 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from PIL import Image
-
 import scenes
 import themes
 from renderer import effects, text
 from renderer.assets import resolve
+from renderer.card_files import draw_card
 from renderer.encoder import FALLBACK_ENCODER, encoder_args, is_session_limit, working_encoders
 from renderer.ffmpeg import FFmpegFailed, find_ffmpeg, run_ffmpeg
-from renderer.graph import AudioSources, CardLayer, GraphSources, SceneSources, build_command
+from renderer.graph import AudioSources, GraphSources, SceneSources, build_command
 from renderer.plan import RenderPlan, ScenePlan, build_plan
 from renderer.probe import MediaInfo, media_info
+from renderer.segmented import render_in_segments
+from renderer.segments import plan_segments
 from renderer.types import (
     AssetError,
     AssetPolicy,
@@ -45,16 +47,10 @@ from scenes.visuals import ClipVisual, StillVisual
 
 VIDEO_NAME = "video.mp4"
 POSTER_NAME = "poster.jpg"
-# PNG compression level for cards: they are read once, so writing fast beats writing small.
-PNG_LEVEL = 1
 # Media fetched and probed at once: downloads wait on the network, probes on FFmpeg.
 MEDIA_THREADS = 4
 # Bump when backgrounds are drawn differently, so cached ones are not reused.
 BACKGROUND_VERSION = 2
-# Entrance geometry, as fractions: how far a card slides up, how small a "pop" starts.
-SLIDE_FRACTION = 0.04
-POP_FROM = 0.8
-POP_OVERSHOOT = 1.06
 
 
 def render(
@@ -155,7 +151,7 @@ def _prepare(
         cards = []
         for scene in plan.scenes:
             _check_cancel(cancel)
-            cards.append(_card(plan, scene, theme, tmp_dir))
+            cards.append(draw_card(plan, scene, theme, tmp_dir))
         scene_sources = []
         for scene, card in zip(plan.scenes, cards, strict=True):
             found = visuals[scene.index].result() if scene.index in visuals else (None, None)
@@ -228,9 +224,9 @@ def _audio_file(src: str, field: str, policy: AssetPolicy, ffmpeg_path: str) -> 
 
 def _effect_clip(
     theme: themes.Theme, plan: RenderPlan, policy: AssetPolicy, ffmpeg_path: str
-) -> Path | None:
+) -> effects.EffectClip | None:
     try:
-        return effects.overlay_clip(
+        return effects.effect_clip(
             theme, plan.size, plan.fps, Path(policy.cache_dir) / "effects", ffmpeg_path
         )
     except RenderError:
@@ -261,85 +257,6 @@ def _background(theme: themes.Theme, size: tuple[int, int], cache_dir: Path) -> 
     return path
 
 
-# --- text cards ---------------------------------------------------------------------------
-
-
-def _card(
-    plan: RenderPlan, scene: ScenePlan, theme: themes.Theme, tmp_dir: Path
-) -> CardLayer | None:
-    """The scene's card cropped to its ink, written once (or as pop frames)."""
-    if scene.text is None:
-        return None
-    try:
-        drawn = text.draw_card_region(scene.scene, theme, plan.size)
-    except (OSError, ValueError) as exc:
-        raise RenderError(f"cannot draw the text: {exc}", scene.field) from None
-    if drawn is None:
-        return None
-    card, (left, top) = drawn
-    inked = card.getchannel("A").getbbox()
-    if inked is None:
-        return None
-    # From here on in frame coordinates; `card` is cropped with the region's offset.
-    ink = (inked[0] + left, inked[1] + top, inked[2] + left, inked[3] + top)
-    animation, steps = scene.text.animation, scene.text.animation_frames
-    x0, y0, x1, y1 = ink
-    width, height = plan.size
-    if animation == "pop":
-        grow_x = round((x1 - x0) * (POP_OVERSHOOT - 1) / 2) + 1
-        grow_y = round((y1 - y0) * (POP_OVERSHOOT - 1) / 2) + 1
-        x0, y0, x1, y1 = x0 - grow_x, y0 - grow_y, x1 + grow_x, y1 + grow_y
-    # Even origin: yuv420p overlays land on even pixels, so the card does not shift by one.
-    x0, y0 = max(0, x0) & ~1, max(0, y0) & ~1
-    x1, y1 = min(width, x1), min(height, y1)
-    settled = card.crop((x0 - left, y0 - top, x1 - left, y1 - top))
-    frames = [settled]
-    if animation == "pop" and steps:
-        glyphs = card.crop(inked)
-        centre = ((ink[0] + ink[2]) / 2 - x0, (ink[1] + ink[3]) / 2 - y0)
-        frames = [_pop_frame(glyphs, settled.size, centre, i / steps) for i in range(steps)]
-        frames.append(settled)
-    pattern = tmp_dir / f"card-{scene.index}-%03d.png"
-    for number, frame in enumerate(frames):
-        frame.save(str(pattern) % number, compress_level=PNG_LEVEL)
-    fades = animation in ("fade", "slide-up")
-    return CardLayer(
-        pattern,
-        len(frames),
-        x0,
-        y0,
-        fade_frames=steps if fades else 0,
-        slide_px=round(SLIDE_FRACTION * height) if animation == "slide-up" else 0,
-    )
-
-
-def _pop_frame(
-    inked: Image.Image, canvas: tuple[int, int], centre: tuple[float, float], progress: float
-) -> Image.Image:
-    """The card at `progress` of a pop: scaled about its centre, overshooting, fading in."""
-    overshoot = 1.70158  # ease-out-back: past full size, then back, like a card popping in
-    t = progress - 1
-    eased = 1 + (overshoot + 1) * t**3 + overshoot * t**2
-    scale = min(POP_OVERSHOOT, POP_FROM + (1 - POP_FROM) * eased)
-    width = max(1, round(inked.width * scale))
-    height = max(1, round(inked.height * scale))
-    grown = _with_opacity(inked, min(1.0, progress * 2)).resize(
-        (width, height), Image.Resampling.BILINEAR
-    )
-    frame = Image.new("RGBA", canvas, (0, 0, 0, 0))
-    left, top = round(centre[0] - width / 2), round(centre[1] - height / 2)
-    # At a frame edge the canvas could not grow: what overshoots it is cut off.
-    grown = grown.crop((max(0, -left), max(0, -top), width, height))
-    frame.alpha_composite(grown, (max(0, left), max(0, top)))
-    return frame
-
-
-def _with_opacity(image: Image.Image, opacity: float) -> Image.Image:
-    faded = image.copy()
-    faded.putalpha(image.getchannel("A").point(lambda value: round(value * opacity)))
-    return faded
-
-
 # --- encoding -----------------------------------------------------------------------------
 
 
@@ -366,19 +283,24 @@ def _encode(
     progress: ProgressCallback | None,
     cancel: threading.Event | None,
 ) -> str:
-    """Run the render; returns the encoder that made it (NVENC may hand over to libx264)."""
+    """Run the render; returns the encoder that made it (NVENC may hand over to libx264).
+
+    A video of a few scenes is one FFmpeg run; a longer one is rendered in segments (flat
+    memory), every one of them by the same encoder: a hand-over starts them all again."""
+    segments = plan_segments(plan)
     while True:
-        args = build_command(
-            ffmpeg_path,
-            plan,
-            sources,
-            tmp_dir,
-            tmp_dir / VIDEO_NAME,
-            tmp_dir / POSTER_NAME,
-            encoder_args(encoder, plan.quality, options.threads),
-            options.threads,
-        )
+        chosen = encoder_args(encoder, plan.quality, options.threads)
+        video, poster = tmp_dir / VIDEO_NAME, tmp_dir / POSTER_NAME
         try:
+            if len(segments) > 1:
+                render_in_segments(
+                    ffmpeg_path, plan, segments, sources, tmp_dir, video, poster, chosen,
+                    options.threads, progress, cancel,
+                )  # fmt: skip
+                return encoder
+            args = build_command(
+                ffmpeg_path, plan, sources, tmp_dir, video, poster, chosen, options.threads
+            )
             run_ffmpeg(args, total_frames=plan.total_frames, progress=progress, cancel=cancel)
             return encoder
         except FFmpegFailed as exc:

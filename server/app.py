@@ -28,7 +28,7 @@ from aiohttp import web
 
 from renderer.pool import WorkerPool
 from renderer.types import RenderOptions
-from server import auth, capacity
+from server import auth, capacity, console
 from server.admission import Admission
 from server.api import cluster, health, native, node, openapi, reels, runpod
 from server.config import Config, redacted_url
@@ -125,6 +125,7 @@ def create_app(config: Config, *, config_path: str | Path | None = None) -> web.
     app.router.add_get("/metrics", metrics.handle_metrics)
     for module in API_MODULES:
         module.setup(app)
+    console.setup(app)  # a page, not an API: outside the OpenAPI document
     app.cleanup_ctx.append(_lifecycle)
     return app
 

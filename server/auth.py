@@ -43,10 +43,19 @@ class Authenticator:
         self.config = config
         self._basic = [(user.partition(":")[0], user.encode()) for user in config.basic_users]
         self._keys = [(key.encode(), _key_id(key)) for key in config.api_keys]
+        self._operators = frozenset(
+            [f"user:{name}" for name in config.admin_users]
+            + [f"key:{_key_id(key)}" for key in config.admin_keys]
+        )
 
     @property
     def enabled(self) -> bool:
         return self.config.enabled
+
+    def is_operator(self, principal_id: str | None) -> bool:
+        """Whether the caller sees every client's jobs in the console. Without auth every
+        caller is anonymous and, as in the API, sees everything."""
+        return principal_id is None or principal_id in self._operators
 
     def authenticate(self, header: str | None) -> Principal | None:
         if not header:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import ipaddress
 import json
 from pathlib import Path
@@ -71,6 +70,8 @@ def check_config(args: argparse.Namespace) -> int:
 
 
 def serve(args: argparse.Namespace) -> int:
+    import asyncio  # here, not at the top: `reelfarm render` never needs the event loop
+
     from server import lifecycle, logs
 
     config, path = load(args.config)

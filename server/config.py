@@ -59,6 +59,10 @@ class AuthConfig:
     metrics_require_auth: bool = False
     # Concurrent renders one API key (or Basic user) may hold; 0 means no limit.
     per_key_max_concurrent: int = 0
+    # Operators: they see and act on every client's jobs in the console. Names of
+    # `basic_users`, and keys among `api_keys`; everyone else sees only their own jobs.
+    admin_users: tuple[str, ...] = ()
+    admin_keys: tuple[str, ...] = ()
 
     @property
     def enabled(self) -> bool:
@@ -126,6 +130,9 @@ class AssetsConfig:
 @dataclass(frozen=True)
 class ThemesConfig:
     dirs: tuple[Path, ...] = (Path("themes"),)
+    # Make every theme's effect masks and backgrounds for the format sizes at start-up, in the
+    # background, so no first render of a theme waits for them.
+    prepare_at_start: bool = True
 
 
 @dataclass(frozen=True)
@@ -166,6 +173,7 @@ class Config:
             out["webhooks"]["secret"] = "***"  # noqa: S105 (a mask, not a secret)
         out["auth"]["basic_users"] = [u.split(":", 1)[0] + ":***" for u in self.auth.basic_users]
         out["auth"]["api_keys"] = ["***" for _ in self.auth.api_keys]
+        out["auth"]["admin_keys"] = ["***" for _ in self.auth.admin_keys]
         out["storage"]["redis_url"] = redacted_url(self.storage.redis_url)
         return out
 
@@ -340,6 +348,7 @@ def _check(config: Config, problems: list[str]) -> None:
     for i, key in enumerate(config.auth.api_keys):
         if len(key) < 16:
             problems.append(f"auth.api_keys[{i}]: must be at least 16 characters")
+    problems.extend(_admin_problems(config.auth))
     bad = set(config.encoder.prefer) - {"h264_nvenc", "libx264"}
     if bad:
         problems.append(f"encoder.prefer: unknown encoder(s) {', '.join(sorted(bad))}")
@@ -353,3 +362,20 @@ def _check(config: Config, problems: list[str]) -> None:
         problems.append("server.public_url: must start with http:// or https://")
     positive("storage", "retention_h", config.storage.retention_h)
     problems.extend(outputs_problems(config.outputs))
+
+
+def _admin_problems(auth: AuthConfig) -> list[str]:
+    """An operator must be a credential that exists: a typo would otherwise leave the console
+    without the operator it was meant for, silently."""
+    users = {user.partition(":")[0] for user in auth.basic_users}
+    problems = [
+        f"auth.admin_users[{i}]: {name!r} is not a user of auth.basic_users"
+        for i, name in enumerate(auth.admin_users)
+        if name not in users
+    ]
+    problems += [
+        f"auth.admin_keys[{i}]: not one of auth.api_keys"
+        for i, key in enumerate(auth.admin_keys)
+        if key not in auth.api_keys
+    ]
+    return problems

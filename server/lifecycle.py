@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import gc
 import signal
+import threading
 from pathlib import Path
 
 from aiohttp import web
@@ -49,6 +50,7 @@ async def run(config: Config, config_path: Path | None) -> None:
         raise StartupError(str(exc)) from None
     except StoreUnsafe as exc:
         raise StartupError(str(exc), exit_code=2) from None
+    preparing: threading.Event | None = None
     try:
         site = web.TCPSite(runner, config.server.host, config.server.port, backlog=1024)
         try:
@@ -61,6 +63,7 @@ async def run(config: Config, config_path: Path | None) -> None:
         # the process: moved out of the collector's sight, a full collection no longer scans
         # it, which took 40-110 ms pauses out of request latency under load (measured).
         gc.freeze()
+        preparing = _prepare_themes(config, app)
         address = runner.addresses[0]
         shared = ""
         if config.storage.backend == "redis":
@@ -83,8 +86,32 @@ async def run(config: Config, config_path: Path | None) -> None:
         )
         await app[SCHEDULER].drain(grace)
     finally:
+        if preparing is not None:
+            preparing.set()  # the preparation stops between two files
         await runner.cleanup()
         log.emit("server.stopped", "Reelfarm stopped")
+
+
+def _prepare_themes(config: Config, app: web.Application) -> threading.Event | None:
+    """Start making the themes' effect masks and backgrounds in a background thread; the
+    event returned stops it. None when `[themes] prepare_at_start` is off."""
+    if not config.themes.prepare_at_start:
+        return None
+    from renderer import prewarm
+    from renderer.ffmpeg import find_ffmpeg
+
+    stop = threading.Event()
+    cache_dir = app[SERVICE].asset_policy().cache_dir
+
+    def prepare() -> None:
+        try:
+            ffmpeg = find_ffmpeg(config.encoder.ffmpeg).path
+            prewarm.prepare_effects(config.themes.dirs, cache_dir, ffmpeg, stop=stop)
+        except Exception as exc:  # a first render makes whatever this could not
+            EventLog().warning("themes.prepare_failed", f"Preparing themes failed: {exc}")
+
+    threading.Thread(target=prepare, name="prepare-themes", daemon=True).start()
+    return stop
 
 
 async def _wait_for_signals(app: web.Application) -> None:

@@ -122,6 +122,7 @@ def probe(args: argparse.Namespace) -> int:
     ffmpeg = report["ffmpeg"]
     print(f"ffmpeg:   {ffmpeg['path']}")
     print(f"version:  {ffmpeg['version']} ({ffmpeg['source']})")
+    print(f"why:      {ffmpeg['reason']}")
     working = ", ".join(report["encoders"]["working"]) or "none"
     print(f"encoders: {working} (of {', '.join(report['encoders']['preferred'])})")
     print(f"selected: {report['selected_encoder'] or 'none'}")

@@ -1,5 +1,6 @@
 """RenderPlan → one FFmpeg command: every scene, card, transition, effect and sound in a single
-filtergraph, built with ffmpeg-python.
+filtergraph, built with ffmpeg-python. A long video is rendered in parts instead (`segment`):
+one command per segment of scenes, and one that joins them and renders the sound.
 
 Speed comes from doing per-frame work only where something moves; each part says how:
 `stills` (a photo fitted once and repeated), `motion` (Ken Burns as whole-pixel crops and

@@ -1,5 +1,5 @@
 """One scene's stream: its visual (a photo, a clip, or the theme background, which is one
-frame repeated), then its text card."""
+frame repeated), then its text card; and the sound of the clips, for a graph of sound alone."""
 
 from __future__ import annotations
 
@@ -38,3 +38,16 @@ def scene_stream(
         stream = overlay_card(plan, stream, src.card, scene.text, inputs)
     # concat and xfade insist on equal sample aspect ratios; zooming scales by a hair unevenly.
     return stream.filter("setsar", sar="1")
+
+
+def clip_sounds(plan: RenderPlan, sources: GraphSources, inputs: Inputs) -> list[Stream]:
+    """The sound of every unmuted clip, placed where its scene plays, for a graph that renders
+    the sound apart from the pictures. The clips' pictures are built too but, reaching no
+    output, are left out of the command: only the sound is read."""
+    sounds: list[Stream] = []
+    for scene in plan.scenes:
+        src = sources.scenes[scene.index]
+        if isinstance(scene.visual, ClipVisual):
+            assert src.media is not None and src.info is not None
+            clip(plan, scene, scene.visual, src.media, src.info, sources, inputs, sounds)
+    return sounds

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from renderer.effects import EffectClip
 from renderer.probe import MediaInfo
 
 
@@ -49,5 +50,5 @@ class GraphSources:
     background_colour: str  # "#rrggbb", around contained clips
     blur_contain: bool  # theme background "blur": contained media sits on a blurred copy
     audio: AudioSources
-    effect_clip: Path | None = None
+    effect_clip: EffectClip | None = None  # a mask and its colour, composited by the graph
     effect_filter: str | None = None

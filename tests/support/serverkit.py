@@ -361,6 +361,9 @@ def write_config(path: Path, sections: dict[str, dict[str, Any]]) -> Path:
             return "[" + ", ".join(value(x) for x in v) + "]"
         return json.dumps(str(v))
 
+    # A real server would make every theme's effects at start-up: hundreds of MB and tens of
+    # CPU seconds per test server, for renders the tests never ask for.
+    sections = {"themes": {"prepare_at_start": False}, **sections}
     lines = []
     for section, values in sections.items():
         lines.append(f"[{section}]")

@@ -1,4 +1,4 @@
-"""Effect overlays: looping clips with alpha, made once and cached; grain as a filter."""
+"""Effect overlays: looping masks, made once and cached; grain as a filter."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import themes
 from renderer import effects
 from renderer.types import RenderError
 from themes import load_theme
@@ -17,16 +18,21 @@ SIZE = (180, 320)
 FPS = 10
 
 
-def decode(ffmpeg: str, clip: Path, size: tuple[int, int], frames: int) -> np.ndarray:
-    """The clip's first `frames` frames as RGBA, decoded by FFmpeg (what the renderer reads)."""
-    width, height = size
+def decode(ffmpeg: str, clip: effects.EffectClip, frames: int) -> np.ndarray:
+    """The mask's first `frames` frames as alpha (luma plane), decoded by FFmpeg as the
+    renderer reads them; the chroma rows below are checked to be the 2x2 average."""
     result = subprocess.run(
-        [ffmpeg, "-v", "error", "-i", str(clip), "-frames:v", str(frames),
-         "-f", "rawvideo", "-pix_fmt", "rgba", "pipe:1"],
+        [ffmpeg, "-v", "error", "-i", str(clip.path), "-frames:v", str(frames),
+         "-f", "rawvideo", "-pix_fmt", "gray", "pipe:1"],
         capture_output=True, check=True, timeout=60,
     )  # fmt: skip
-    data = np.frombuffer(result.stdout, dtype=np.uint8)
-    return data.reshape(-1, height, width, 4)
+    stacked = np.frombuffer(result.stdout, dtype=np.uint8)
+    stacked = stacked.reshape(-1, clip.mask_height, clip.width)
+    luma = stacked[:, : clip.height]
+    blocks = luma.reshape(-1, clip.height // 2, 2, clip.width // 2, 2).astype(int)
+    average = (blocks.sum(axis=(2, 4)) + 2) // 4
+    np.testing.assert_array_equal(stacked[:, clip.height :, : clip.width // 2], average)
+    return luma
 
 
 def probe(ffmpeg: str, clip: Path) -> str:
@@ -38,23 +44,23 @@ def probe(ffmpeg: str, clip: Path) -> str:
 
 def test_snow_clip_has_alpha_moves_and_is_white(ffmpeg, tmp_path):
     theme = load_theme("winter")
-    clip = effects.overlay_clip(theme, SIZE, FPS, tmp_path, ffmpeg)
-    assert clip is not None and clip.is_file() and clip.parent == tmp_path
-    info = probe(ffmpeg, clip)
-    assert "qtrle" in info and "argb" in info and "180x320" in info
-    frames = decode(ffmpeg, clip, SIZE, 12)
+    clip = effects.effect_clip(theme, SIZE, FPS, tmp_path, ffmpeg)
+    assert clip is not None and clip.path.is_file() and clip.path.parent == tmp_path
+    info = probe(ffmpeg, clip.path)
+    # Grey pictures, no conversion when decoded: the luma alpha with the chroma alpha below.
+    assert "targa" in info and "gray" in info and "180x480" in info
+    assert clip.colour == (255, 255, 255) and not clip.static
+    frames = decode(ffmpeg, clip, 12)
     assert len(frames) == 12
     first, later = frames[0], frames[8]
-    alpha = first[..., 3]
-    # Mostly transparent, with opaque white flakes.
-    assert (alpha == 0).mean() > 0.8
-    flakes = (alpha > 128) & (first[..., :3].min(axis=-1) >= 240)
-    assert flakes.sum() >= 10
+    # Mostly transparent, with opaque flakes.
+    assert (first == 0).mean() > 0.8
+    assert (first > 128).sum() >= 10
     # The flakes move: the alpha masks of two frames differ in many places.
-    moved = np.abs(first[..., 3].astype(int) - later[..., 3].astype(int)) > 64
+    moved = np.abs(first.astype(int) - later.astype(int)) > 64
     assert moved.sum() >= 20
     # Falling: frame 1 matches frame 0 best when shifted down, not up or not at all.
-    before, after = frames[0, ..., 3].astype(float), frames[1, ..., 3].astype(float)
+    before, after = frames[0].astype(float), frames[1].astype(float)
     height = before.shape[0]
     scores = {
         dy: float(
@@ -70,52 +76,58 @@ def test_snow_clip_has_alpha_moves_and_is_white(ffmpeg, tmp_path):
 def test_snow_loops_seamlessly(ffmpeg, tmp_path):
     theme = load_theme("winter")
     frame_count = round(theme.effect_params.loop_s * FPS)
-    clip = effects.overlay_clip(theme, SIZE, FPS, tmp_path, ffmpeg)
-    frames = decode(ffmpeg, clip, SIZE, frame_count)
-    assert len(frames) == frame_count
+    clip = effects.effect_clip(theme, SIZE, FPS, tmp_path, ffmpeg)
+    assert clip.frames == frame_count
+    frames = decode(ffmpeg, clip, frame_count + 5)
+    assert len(frames) == frame_count  # the file holds exactly one loop
     # The frame after the last is the first again: the painter is periodic in the loop.
-    painter = effects._painter(theme, SIZE, FPS, frame_count, effects.cache_key(theme, SIZE, FPS))
-    np.testing.assert_allclose(painter(frame_count), painter(0), atol=1e-4)
-    step = np.abs(frames[-1, ..., 3].astype(int) - frames[0, ..., 3].astype(int)).mean()
-    typical = np.abs(frames[1, ..., 3].astype(int) - frames[0, ..., 3].astype(int)).mean()
+    painter = effects._painter(theme, SIZE, FPS)
+    first = painter(0).copy()  # a painter reuses its frame
+    np.testing.assert_allclose(painter(frame_count), first, atol=1e-2)
+    assert not np.allclose(painter(1), first, atol=1)
+    step = np.abs(frames[-1].astype(int) - frames[0].astype(int)).mean()
+    typical = np.abs(frames[1].astype(int) - frames[0].astype(int)).mean()
     assert step < typical * 3  # wrapping around is no bigger a jump than any other step
 
 
 @pytest.mark.parametrize("name", ["neon", "sunset", "bold"])
 def test_other_overlays_render(ffmpeg, tmp_path, name):
     theme = load_theme(name)
-    clip = effects.overlay_clip(theme, SIZE, FPS, tmp_path, ffmpeg)
+    clip = effects.effect_clip(theme, SIZE, FPS, tmp_path, ffmpeg)
     assert clip is not None
-    frames = decode(ffmpeg, clip, SIZE, 6)
-    assert frames[..., 3].max() > 40  # something visible
-    assert (frames[0, ..., 3] < 255).mean() > 0.5  # and the video shows through
+    frames = decode(ffmpeg, clip, 6)
+    assert frames.max() > 40  # something visible
+    assert (frames[0] < 255).mean() > 0.5  # and the video shows through
+    assert clip.colour == themes.rgb(theme.effect_params.colour) or clip.colour == (0, 0, 0)
     if theme.effect in ("sparkles", "bokeh"):
-        assert not np.array_equal(frames[0], frames[5])
+        assert len(frames) == 6 and not np.array_equal(frames[0], frames[5])
     if theme.effect == "vignette":
+        # Static: one frame, looped by the graph; black, dark in the corners only.
+        assert clip.static and len(frames) == 1 and clip.colour == (0, 0, 0)
         corner, centre = frames[0, 0, 0], frames[0, SIZE[1] // 2, SIZE[0] // 2]
-        assert corner[3] > 60 and centre[3] == 0 and corner[:3].max() == 0
+        assert corner > 60 and centre == 0
 
 
 def test_clip_is_cached_and_not_remade(ffmpeg, tmp_path):
     theme = load_theme("winter")
-    clip = effects.overlay_clip(theme, SIZE, FPS, tmp_path, ffmpeg)
-    stamp = clip.stat().st_mtime_ns
+    clip = effects.effect_clip(theme, SIZE, FPS, tmp_path, ffmpeg)
+    stamp = clip.path.stat().st_mtime_ns
     # A second call does not run FFmpeg at all: a missing binary would fail otherwise.
-    again = effects.overlay_clip(theme, SIZE, FPS, tmp_path, "/nonexistent/ffmpeg")
-    assert again == clip and clip.stat().st_mtime_ns == stamp
+    again = effects.effect_clip(theme, SIZE, FPS, tmp_path, "/nonexistent/ffmpeg")
+    assert again == clip and clip.path.stat().st_mtime_ns == stamp
     # Another size, fps or effect setting is another clip.
-    other = effects.overlay_clip(theme, (160, 284), FPS, tmp_path, ffmpeg)
-    assert other != clip
+    other = effects.effect_clip(theme, (160, 284), FPS, tmp_path, ffmpeg)
+    assert other.path != clip.path
     assert effects.cache_key(theme, SIZE, FPS) != effects.cache_key(theme, SIZE, FPS + 1)
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([clip.name, other.name])
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([clip.path.name, other.path.name])
 
 
 def test_concurrent_makers_leave_one_whole_clip(ffmpeg, tmp_path):
     theme = load_theme("neon")
-    results: list[Path | None] = []
+    results: list[effects.EffectClip | None] = []
     threads = [
         threading.Thread(
-            target=lambda: results.append(effects.overlay_clip(theme, SIZE, FPS, tmp_path, ffmpeg))
+            target=lambda: results.append(effects.effect_clip(theme, SIZE, FPS, tmp_path, ffmpeg))
         )
         for _ in range(3)
     ]
@@ -124,24 +136,25 @@ def test_concurrent_makers_leave_one_whole_clip(ffmpeg, tmp_path):
     for thread in threads:
         thread.join(timeout=60)
     assert len(results) == 3 and len(set(results)) == 1
-    assert [p.name for p in tmp_path.iterdir()] == [results[0].name]  # no temporary files left
-    assert len(decode(ffmpeg, results[0], SIZE, 3)) == 3
+    # No temporary files left.
+    assert [p.name for p in tmp_path.iterdir()] == [results[0].path.name]
+    assert len(decode(ffmpeg, results[0], 3)) == 3
 
 
 def test_failure_is_a_render_error_and_leaves_nothing(tmp_path):
     theme = load_theme("winter")
     with pytest.raises(RenderError, match="cannot run FFmpeg"):
-        effects.overlay_clip(theme, SIZE, FPS, tmp_path, str(tmp_path / "no-ffmpeg"))
+        effects.effect_clip(theme, SIZE, FPS, tmp_path, str(tmp_path / "no-ffmpeg"))
     assert list(tmp_path.iterdir()) == []
     with pytest.raises(RenderError, match="effect overlay failed"):
-        effects.overlay_clip(theme, SIZE, FPS, tmp_path, "false")
+        effects.effect_clip(theme, SIZE, FPS, tmp_path, "false")
     assert list(tmp_path.iterdir()) == []
 
 
 def test_themes_without_an_overlay(tmp_path):
     for name in ("default", "minimal", "editorial"):
         theme = load_theme(name)
-        assert effects.overlay_clip(theme, SIZE, FPS, tmp_path, "/nonexistent") is None
+        assert effects.effect_clip(theme, SIZE, FPS, tmp_path, "/nonexistent") is None
     assert list(tmp_path.iterdir()) == []
     grain = effects.effect_filter(load_theme("editorial"))
     assert grain is not None and grain.startswith("noise=")

@@ -10,7 +10,7 @@ import support.media as mediatools
 
 from renderer import RenderError
 from renderer.encoder import encoder_args, is_session_limit, working_encoders
-from renderer.ffmpeg import find_ffmpeg
+from renderer.ffmpeg import AUTO_PREFERENCE, find_ffmpeg
 from renderer.probe import gpu_facts
 
 
@@ -57,7 +57,8 @@ def test_session_limit_is_recognised():
     assert not is_session_limit("Cannot load libcuda.so.1")
 
 
-def test_find_ffmpeg_prefers_configured_then_system_then_bundled(tmp_path, monkeypatch):
+def test_find_ffmpeg_takes_a_path_a_build_name_or_auto(tmp_path, monkeypatch):
+    monkeypatch.delenv("REELFARM_FFMPEG", raising=False)
     bundled = mediatools.ffmpeg_exe()
     link = tmp_path / "bin" / "ffmpeg"
     link.parent.mkdir()
@@ -65,17 +66,38 @@ def test_find_ffmpeg_prefers_configured_then_system_then_bundled(tmp_path, monke
 
     configured = find_ffmpeg(str(link))
     assert (configured.path, configured.source) == (str(link), "configured")
-    assert configured.version
+    assert configured.version and str(link) in configured.reason
 
     monkeypatch.setenv("PATH", str(link.parent))
-    assert find_ffmpeg("auto") == find_ffmpeg().__class__(str(link), configured.version, "system")
+    system = find_ffmpeg("system")
+    assert (system.path, system.source) == (str(link), "system")
+    # Both present: auto takes the build AUTO_PREFERENCE names first, and says so.
+    found = find_ffmpeg("auto")
+    assert found.source == AUTO_PREFERENCE[0]
+    assert found.reason.startswith(f"auto: {AUTO_PREFERENCE[0]} preferred over")
 
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
     found = find_ffmpeg()
     assert (found.path, found.source) == (bundled, "bundled")
+    assert "the only build found" in found.reason
+    with pytest.raises(RenderError, match="no system FFmpeg here"):
+        find_ffmpeg("system")
 
     with pytest.raises(RenderError, match="configured ffmpeg not found"):
         find_ffmpeg(str(tmp_path / "missing-ffmpeg"))
+
+
+def test_the_environment_chooses_the_build_for_auto_only(tmp_path, monkeypatch):
+    link = tmp_path / "bin" / "ffmpeg"
+    link.parent.mkdir()
+    os.symlink(mediatools.ffmpeg_exe(), link)
+    monkeypatch.setenv("PATH", str(link.parent))
+    monkeypatch.setenv("REELFARM_FFMPEG", "system")
+    found = find_ffmpeg("auto")
+    assert (found.path, found.source) == (str(link), "system")
+    assert found.reason == "REELFARM_FFMPEG = 'system'"
+    # A configured build or path is the operator's word: the environment does not override it.
+    assert find_ffmpeg("bundled").source == "bundled"
 
 
 def test_nvenc_session_limit_falls_back_to_libx264(render_spec, tmp_path):

@@ -65,6 +65,9 @@ shutdown_grace_s = 5
 max_concurrent = 1
 render_threads = 1
 
+[themes]
+prepare_at_start = false
+
 [admission]
 min_free_disk_mb = {min_free_disk_mb}
 min_free_memory_mb = 64

@@ -1,0 +1,78 @@
+"""The render benchmark's targets, each PASS or MISS per FFmpeg build, with what missed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+MAX_X_FASTEST = 1.15
+MIN_A_OVER_B = 0.85
+MAX_COLD_OVER_WARM = 1.2
+MAX_RSS_GROWTH = 1.10
+MIN_A_OVER_C = 10.0
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    kind: str  # which rows it reads: theme | scenes
+    key: str
+    holds: Callable[[float], bool]
+    only_most_scenes: bool = False
+
+
+TARGETS = [
+    Target(f"every theme ≤ {MAX_X_FASTEST}x the fastest", "theme", "x_fastest",
+           lambda v: v <= MAX_X_FASTEST),
+    Target(f"a/b ≥ {MIN_A_OVER_B}, warm", "theme", "a_over_b", lambda v: v >= MIN_A_OVER_B),
+    Target(f"a/b ≥ {MIN_A_OVER_B}, cold CLI", "theme", "cli_over_b",
+           lambda v: v >= MIN_A_OVER_B),
+    Target(f"cold CLI ≤ {MAX_COLD_OVER_WARM}x warm", "theme", "cold_over_warm",
+           lambda v: v <= MAX_COLD_OVER_WARM),
+    Target(f"most scenes' peak RSS ≤ {MAX_RSS_GROWTH}x the fewest's", "scenes",
+           "peak_rss_vs_fewest", lambda v: v <= MAX_RSS_GROWTH, only_most_scenes=True),
+    Target(f"render ÷ MoviePy ≥ {MIN_A_OVER_C:g}x", "theme", "a_over_c",
+           lambda v: v >= MIN_A_OVER_C),
+]  # fmt: skip
+
+
+def _label(row: dict) -> str:
+    return row["theme"] if row["kind"] == "theme" else f"{row['scenes']} scenes"
+
+
+def check_targets(rows: list[dict]) -> list[dict]:
+    """Each target on each build: PASS when every row it reads holds it; the worst value and
+    the rows that missed. A target with no rows (a part not run) is left out."""
+    verdicts = []
+    builds = list(dict.fromkeys(row["build"] for row in rows))
+    for target in TARGETS:
+        for build in builds:
+            mine = [r for r in rows if r["kind"] == target.kind and r["build"] == build]
+            mine = [r for r in mine if r.get(target.key) is not None]
+            if target.only_most_scenes and mine:
+                most = max(r["scenes"] for r in mine)
+                mine = [r for r in mine if r["scenes"] == most and r["fewest_scenes"] != most]
+            if not mine:
+                continue
+            missed = [r for r in mine if not target.holds(r[target.key])]
+            values = [r[target.key] for r in mine]
+            # A floor's worst value is its lowest, a ceiling's its highest.
+            worst = min(values) if target.holds(float("inf")) else max(values)
+            verdicts.append({
+                "target": target.name,
+                "build": build,
+                "verdict": "MISS" if missed else "PASS",
+                "worst": worst,
+                "missed": {_label(r): r[target.key] for r in missed},
+            })  # fmt: skip
+    return verdicts
+
+
+def print_targets(verdicts: list[dict]) -> None:
+    if not verdicts:
+        return
+    print("\ntargets:")
+    for v in verdicts:
+        missed = ", ".join(f"{name} {value:g}" for name, value in v["missed"].items())
+        print(f"  {v['verdict']}  {v['target']} [{v['build']}]: worst {v['worst']:g}"
+              + (f"; missed by {missed}" if missed else ""))  # fmt: skip
