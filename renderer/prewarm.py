@@ -16,7 +16,7 @@ from pathlib import Path
 
 import themes
 from renderer import effects
-from renderer.render import _background
+from renderer.render import theme_background
 from renderer.types import RenderError
 from scenes.spec import FORMATS
 
@@ -85,4 +85,4 @@ def _prepare_one(
             effects.effect_clip(theme, size, fps, cache_dir / "effects", ffmpeg)
             done.made += 1
     # The background keeps no record of being new: drawing it is what finding it costs.
-    _background(theme, size, cache_dir)
+    theme_background(theme, size, cache_dir)

@@ -164,7 +164,7 @@ def _prepare(
     _check_cancel(cancel)
     return GraphSources(
         scenes=tuple(scene_sources),
-        background=_background(theme, plan.size, Path(policy.cache_dir)),
+        background=theme_background(theme, plan.size, Path(policy.cache_dir)),
         background_colour=theme.colors.background,
         blur_contain=theme.background == "blur",
         audio=audio_sources,
@@ -235,7 +235,7 @@ def _effect_clip(
         raise RenderError(f"cannot make the {theme.effect} effect: {exc}", "theme") from None
 
 
-def _background(theme: themes.Theme, size: tuple[int, int], cache_dir: Path) -> Path:
+def theme_background(theme: themes.Theme, size: tuple[int, int], cache_dir: Path) -> Path:
     """The theme's background at `size`, drawn once and kept in the cache dir (a 1080x1920
     gradient takes a fifth of a second to draw; a warm worker renders many of the same).
 

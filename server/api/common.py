@@ -9,8 +9,9 @@ from aiohttp import web
 
 from scenes import FieldError
 from server.auth import principal_of
-from server.errors import JobNotFound, ValidationFailed
-from server.jobs import Job
+from server.errors import JobNotFound, Unavailable, ValidationFailed
+from server.jobs import Job, JobState
+from server.outputs import OutputError
 from server.service import JobService, visible_to
 from server.state import SERVICE
 
@@ -90,3 +91,22 @@ def bool_param(request: web.Request, name: str) -> bool | None:
 
 def idempotency_key(request: web.Request) -> str | None:
     return request.headers.get("Idempotency-Key")
+
+
+async def stored_file(request: web.Request, job: Job, kind: str) -> web.StreamResponse:
+    """A completed job's `kind` file ("video", "poster"): the file itself, or a redirect to
+    where its outputs store keeps it. The caller has checked who may see `job`."""
+    name = (job.result or {}).get(f"{kind}_file")
+    if job.state is not JobState.COMPLETED or not name:
+        raise JobNotFound(job.id, f"job {job.id} has no {kind} (status: {job.state.value})")
+    try:
+        found = await service_of(request).outputs_for(job).download(job.id, name)
+    except OutputError as exc:
+        raise Unavailable(f"the {kind} of job {job.id} cannot be reached now: {exc}") from None
+    if found is None:
+        raise JobNotFound(job.id, f"the {kind} of job {job.id} is no longer stored")
+    if found.url is not None:
+        # A short-lived presigned URL: never cached past its own expiry.
+        raise web.HTTPFound(found.url, headers={"Cache-Control": "no-store"})
+    assert found.path is not None
+    return web.FileResponse(found.path, headers={"Cache-Control": "private, max-age=3600"})

@@ -19,12 +19,12 @@ from server.api.common import (
     load_job,
     read_json_object,
     service_of,
+    stored_file,
 )
 from server.api.native_openapi import OPENAPI_PATHS, OPENAPI_SCHEMAS
 from server.auth import principal_of
-from server.errors import JobNotFound, Unavailable, ValidationFailed
+from server.errors import ValidationFailed
 from server.jobs import Api, Job, JobState
-from server.outputs import OutputError
 from server.webhooks import iso_time
 
 # Collected by server.api.openapi from every adapter.
@@ -144,20 +144,7 @@ async def retry_job(request: web.Request) -> web.Response:
 
 async def _file(request: web.Request, kind: str) -> web.StreamResponse:
     job = await load_job(request, request.match_info["id"])
-    name = (job.result or {}).get(f"{kind}_file")
-    if job.state is not JobState.COMPLETED or not name:
-        raise JobNotFound(job.id, f"job {job.id} has no {kind} (status: {job.state.value})")
-    try:
-        found = await service_of(request).outputs_for(job).download(job.id, name)
-    except OutputError as exc:
-        raise Unavailable(f"the {kind} of job {job.id} cannot be reached now: {exc}") from None
-    if found is None:
-        raise JobNotFound(job.id, f"the {kind} of job {job.id} is no longer stored")
-    if found.url is not None:
-        # A short-lived presigned URL: never cached past its own expiry.
-        raise web.HTTPFound(found.url, headers={"Cache-Control": "no-store"})
-    assert found.path is not None
-    return web.FileResponse(found.path, headers={"Cache-Control": "private, max-age=3600"})
+    return await stored_file(request, job, kind)
 
 
 async def video(request: web.Request) -> web.StreamResponse:

@@ -9,15 +9,14 @@ from typing import Any
 from aiohttp import web
 
 import scenes
-from server.api.common import MAX_OFFSET, int_param
+from server.api.common import MAX_OFFSET, int_param, stored_file
 from server.console.access import Viewer, viewer_of, visible_job
 from server.console.deliveries import deliveries_of
 from server.console.farm import overview_for, read_farm
 from server.console.state import FEED
 from server.console.views import job_detail, job_row
-from server.errors import JobNotFound, Unavailable, ValidationFailed
+from server.errors import ValidationFailed
 from server.jobs import Api, Job, JobState
-from server.outputs import OutputError
 from server.state import SERVICE, STORE
 
 PAGE = 50
@@ -85,21 +84,7 @@ async def poster(request: web.Request) -> web.StreamResponse:
 
 
 async def _file(request: web.Request, kind: str) -> web.StreamResponse:
-    found = await visible_job(request, viewer_of(request))
-    name = (found.result or {}).get(f"{kind}_file")
-    if found.state is not JobState.COMPLETED or not name:
-        raise JobNotFound(found.id, f"job {found.id} has no {kind}")
-    service = request.app[SERVICE]
-    try:
-        stored = await service.outputs_for(found).download(found.id, name)
-    except OutputError as exc:
-        raise Unavailable(f"the {kind} of job {found.id} cannot be reached now: {exc}") from None
-    if stored is None:
-        raise JobNotFound(found.id, f"the {kind} of job {found.id} is no longer stored")
-    if stored.url is not None:
-        raise web.HTTPFound(stored.url, headers={"Cache-Control": "no-store"})
-    assert stored.path is not None
-    return web.FileResponse(stored.path, headers={"Cache-Control": "private, max-age=3600"})
+    return await stored_file(request, await visible_job(request, viewer_of(request)), kind)
 
 
 async def _search(request: web.Request, viewer: Viewer, job_id: str) -> list[Job]:
