@@ -13,6 +13,10 @@ ROOT = Path(__file__).resolve().parent.parent
 ASSETS = (ROOT.parent / "shared" / "assets").resolve()
 WIDTH, HEIGHT, FPS = 1080, 1920, 30
 BASE_SCENES = 6
+# A logo on a translucent plate, as brands give one.
+LOGO = ROOT / "bench" / "assets" / "logo.png"
+# Where the benchmark's media lives: the server-side renders may read these only.
+MEDIA_DIRS = (ASSETS, LOGO.parent)
 
 PHOTOS = [
     ("coffee.jpg", "zoom-in", "Fresh every morning"),
@@ -31,6 +35,7 @@ class Reel:
     width: int = WIDTH
     height: int = HEIGHT
     fps: int = FPS
+    captioned: bool = False  # karaoke captions, a word every 0.3 s, and a logo in a corner
 
     @property
     def length_s(self) -> float:
@@ -53,6 +58,7 @@ class Reel:
             "scenes": [_scene(i % BASE_SCENES, self.scene_s) for i in range(self.scene_count)],
             "audio": {"music": str(ASSETS / "music.m4a")},
             "output": {"quality": "standard"},
+            **(brand_layers(self.length_s) if self.captioned else {}),
         }
 
 
@@ -70,6 +76,29 @@ def _scene(index: int, duration: float) -> dict:
                 "caption": "And a clip", "duration": duration}  # fmt: skip
     return {"type": "outro", "title": "Thanks for watching", "text": "reelfarm.example",
             "duration": duration}  # fmt: skip
+
+
+SCRIPT = " ".join(
+    [
+        "Fresh coffee every morning, launch day at the pad, and the view from up there:",
+        "a reel rendered on your own box, captioned word by word for phones watched muted.",
+    ]
+).split(" ")
+WORD_EVERY_S = 0.3
+
+
+def brand_layers(length_s: float) -> dict:
+    """Karaoke captions with a word every 0.3 s over the whole reel, and a logo."""
+    count = int((length_s - 0.2) / WORD_EVERY_S)
+    words = [
+        {"text": SCRIPT[i % len(SCRIPT)], "start": round(0.1 + i * WORD_EVERY_S, 3),
+         "end": round(0.1 + i * WORD_EVERY_S + 0.27, 3)}
+        for i in range(count)
+    ]  # fmt: skip
+    layers: dict = {"captions": {"words": words, "style": "karaoke"}}
+    if LOGO.is_file():
+        layers["overlays"] = [{"type": "logo", "src": str(LOGO), "corner": "top-right"}]
+    return layers
 
 
 def reel_spec(length_s: float) -> dict:

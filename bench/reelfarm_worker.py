@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from reel import ASSETS, ROOT
+from reel import MEDIA_DIRS, ROOT
 
 
 def cpu_s() -> float:
@@ -28,7 +28,7 @@ def warm_render(spec_path: Path, out: Path, threads: int, ffmpeg: str, cache: Pa
     from renderer import AssetPolicy, RenderOptions, render
     from renderer.worker import warm_up
 
-    policy = AssetPolicy(allowed_dirs=(ASSETS,), cache_dir=cache)
+    policy = AssetPolicy(allowed_dirs=MEDIA_DIRS, cache_dir=cache)
     options = RenderOptions(ffmpeg=ffmpeg, threads=threads, assets=policy)
     options = warm_up(options)  # as a pool worker starts
     spec = scenes.parse_spec(json.loads(spec_path.read_text()))

@@ -3,6 +3,7 @@ encode-only limit, its own CLI and a typical MoviePy composition; and long reels
 
     .venv/bin/python bench/render.py [--themes default|all|bold,neon] [--ffmpeg system|bundled|both]
                                      [--scenes 6,24,48] [--scenes-theme default] [--repeat 3]
+                                     [--captions default|all|THEMES]
                                      [--moviepy-seconds 3] [--threads 0] [--quick] [--json FILE]
 
 The reel (bench/reel.py): 1080x1920 at 30 fps, six 2 s scenes (a title, three photos with
@@ -25,6 +26,8 @@ Every side of a theme runs --repeat times, the sides and the builds alternating,
 fastest of each is kept, so a shared machine's drift reaches all of them. Peak RSS is of the
 whole process tree (Python and FFmpeg), sampled every 50 ms in a run of its own. --scenes
 repeats the six scenes to N scenes and reports wall time per frame and peak RSS per N.
+--captions renders the reel with and without karaoke captions (a word every 0.3 s) and a logo,
+side by side, in the themes it names: their cost, and a/b of the captioned reel.
 
 bench/sides.py runs each side, bench/render_themes.py and bench/render_scenes.py order the
 runs, bench/render_report.py and bench/render_targets.py write the rows, tables and targets.
@@ -43,6 +46,7 @@ from pathlib import Path
 
 from reel import ROOT, Reel
 from render_builds import resolve_builds
+from render_captions import measure_captions, print_captions
 from render_report import add_x_fastest, print_tables, theme_rows, write_json
 from render_scenes import measure_scene_counts
 from render_targets import check_targets, print_targets
@@ -62,6 +66,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true",
                         help="a check of the script: 540x960, a 4 s reel, --repeat 1, "
                         "MoviePy on 1 s")  # fmt: skip
+    parser.add_argument("--captions", default="",
+                        help="'all' or a comma list of themes: with captions + logo")  # fmt: skip
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args()
     if args.quick:
@@ -94,7 +100,7 @@ def main() -> None:
     memory = Path("/dev/shm") if Path("/dev/shm").is_dir() else work
     shm = Path(tempfile.mkdtemp(prefix="bench-render-", dir=memory))
     settings = BenchSettings(work, shm, args.threads, args.repeat, args.moviepy_seconds)
-    themes_done, scenes_done = [], []
+    themes_done, scenes_done, captions_done = [], [], []
     try:
         for name in theme_names(args.themes) if args.themes else []:
             rows = theme_rows(measure_theme(replace(base, theme=name), builds, settings))
@@ -105,19 +111,23 @@ def main() -> None:
         if counts:
             long_reel = replace(base, theme=args.scenes_theme)
             scenes_done = measure_scene_counts(long_reel, sorted(counts), builds, settings)
+        for name in theme_names(args.captions) if args.captions else []:
+            captions_done += measure_captions(replace(base, theme=name), builds, settings)
     finally:
         shutil.rmtree(work, ignore_errors=True)
         shutil.rmtree(shm, ignore_errors=True)
     add_x_fastest(themes_done)
     print_tables(themes_done, scenes_done)
-    verdicts = check_targets(themes_done + scenes_done)
+    print_captions(captions_done)
+    verdicts = check_targets(themes_done + scenes_done + captions_done)
     print_targets(verdicts)
     if args.quick:
         print("--quick checks the script: start-up outweighs a 4 s 540x960 reel, so its "
               "figures say nothing about the targets")  # fmt: skip
     if args.json:
         report = {"builds": [vars(b) for b in builds], "reel": vars(base),
-                  "themes": themes_done, "scenes": scenes_done, "targets": verdicts}  # fmt: skip
+                  "themes": themes_done, "scenes": scenes_done, "captions": captions_done,
+                  "targets": verdicts}  # fmt: skip
         write_json(report, Path(args.json))
 
 

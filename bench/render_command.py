@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from reel import ASSETS
+from reel import MEDIA_DIRS
 
 
 class _Captured(Exception):
@@ -41,7 +41,7 @@ def render_command(
     original = module.run_ffmpeg
     module.run_ffmpeg = capture
     try:
-        policy = AssetPolicy(allowed_dirs=(ASSETS,), cache_dir=cache)
+        policy = AssetPolicy(allowed_dirs=MEDIA_DIRS, cache_dir=cache)
         options = RenderOptions(ffmpeg=ffmpeg, theme_dirs=tuple(theme_dirs), assets=policy)
         render(scenes.parse_spec(spec), work / "out", options)
     except _Captured as captured:

@@ -10,6 +10,7 @@ MIN_A_OVER_B = 0.85
 MAX_COLD_OVER_WARM = 1.2
 MAX_RSS_GROWTH = 1.10
 MIN_A_OVER_C = 10.0
+MAX_CAPTIONS_COST = 1.10
 
 
 @dataclass(frozen=True)
@@ -33,11 +34,15 @@ TARGETS = [
            "peak_rss_vs_fewest", lambda v: v <= MAX_RSS_GROWTH, only_most_scenes=True),
     Target(f"render ÷ MoviePy ≥ {MIN_A_OVER_C:g}x", "theme", "a_over_c",
            lambda v: v >= MIN_A_OVER_C),
+    Target(f"captions + logo ≤ {MAX_CAPTIONS_COST}x the reel without", "captions",
+           "captioned_over_plain", lambda v: v <= MAX_CAPTIONS_COST),
+    Target(f"a/b ≥ {MIN_A_OVER_B}, captioned", "captions", "a_over_b",
+           lambda v: v >= MIN_A_OVER_B),
 ]  # fmt: skip
 
 
 def _label(row: dict) -> str:
-    return row["theme"] if row["kind"] == "theme" else f"{row['scenes']} scenes"
+    return f"{row['scenes']} scenes" if row["kind"] == "scenes" else row["theme"]
 
 
 def check_targets(rows: list[dict]) -> list[dict]:

@@ -57,7 +57,7 @@ def draw_card(
     if animation == "pop" and steps:
         glyphs = card.crop(inked)
         centre = ((ink[0] + ink[2]) / 2 - x0, (ink[1] + ink[3]) / 2 - y0)
-        frames = [_pop_frame(glyphs, settled.size, centre, i / steps) for i in range(steps)]
+        frames = [pop_frame(glyphs, settled.size, centre, i / steps) for i in range(steps)]
         frames.append(settled)
     pattern = tmp_dir / f"card-{scene.index}-%03d.png"
     for number, frame in enumerate(frames):
@@ -73,7 +73,7 @@ def draw_card(
     )
 
 
-def _pop_frame(
+def pop_frame(
     inked: Image.Image, canvas: tuple[int, int], centre: tuple[float, float], progress: float
 ) -> Image.Image:
     """The card at `progress` of a pop: scaled about its centre, overshooting, fading in."""

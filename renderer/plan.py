@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import scenes
+from renderer.overlay_plan import OverlayPlan, plan_overlays
 from scenes.base import TRANSITION_XFADE, SceneBase
+from scenes.captions import Captions
 from scenes.visuals import Visual
 from themes import Theme
 
@@ -103,6 +105,17 @@ class AudioPlan:
 
 
 @dataclass(frozen=True)
+class CaptionRequest:
+    """A caption track as the spec gives it, placed on the video: its times count from frame
+    `first_frame`, and it may not run past `end_frame` (the end of the scene or video)."""
+
+    captions: Captions
+    field: str
+    first_frame: int
+    end_frame: int
+
+
+@dataclass(frozen=True)
 class RenderPlan:
     width: int
     height: int
@@ -113,6 +126,8 @@ class RenderPlan:
     transitions: tuple[TransitionPlan, ...]
     audio: AudioPlan
     poster_frame: int
+    captions: tuple[CaptionRequest, ...] = ()
+    overlays: tuple[OverlayPlan, ...] = ()
 
     @property
     def duration_s(self) -> float:
@@ -166,7 +181,20 @@ def build_plan(
         transitions=tuple(transitions),
         audio=_audio_plan(spec, theme, total / fps, [s / fps for s in starts]),
         poster_frame=_poster_frame(planned[0], transitions, fps, total),
+        captions=_caption_requests(spec, starts),
+        overlays=plan_overlays(spec, theme, (width, height), fps, total, animation_s),
     )
+
+
+def _caption_requests(spec: scenes.Spec, starts: list[int]) -> tuple[CaptionRequest, ...]:
+    requests = []
+    if spec.captions is not None:
+        requests.append(CaptionRequest(spec.captions, "captions", 0, starts[-1]))
+    for i, scene in enumerate(spec.scenes):
+        if scene.captions is not None:
+            field = f"scenes[{i}].captions"
+            requests.append(CaptionRequest(scene.captions, field, starts[i], starts[i + 1]))
+    return tuple(requests)
 
 
 def _transitions(

@@ -26,14 +26,17 @@ import scenes
 import themes
 from renderer import effects, text
 from renderer.assets import resolve
+from renderer.captions.files import prepare_captions
 from renderer.card_files import draw_card
 from renderer.encoder import FALLBACK_ENCODER, encoder_args, is_session_limit, working_encoders
 from renderer.ffmpeg import FFmpegFailed, find_ffmpeg, run_ffmpeg
 from renderer.graph import AudioSources, GraphSources, SceneSources, build_command
+from renderer.overlay_files import prepare_overlays
 from renderer.plan import RenderPlan, ScenePlan, build_plan
 from renderer.probe import MediaInfo, media_info
 from renderer.segmented import render_in_segments
 from renderer.segments import plan_segments
+from renderer.sidecars import write_sidecars
 from renderer.types import (
     AssetError,
     AssetPolicy,
@@ -43,6 +46,7 @@ from renderer.types import (
     RenderOptions,
     RenderResult,
 )
+from scenes.subtitles import Cue
 from scenes.visuals import ClipVisual, StillVisual
 
 VIDEO_NAME = "video.mp4"
@@ -81,18 +85,11 @@ def render(
         raise RenderError(f"cannot write to {output_dir}: {exc.strerror or exc}") from None
     try:
         _check_cancel(cancel)
-        sources = _prepare(plan, theme, options, ffmpeg_path, tmp_dir, cancel)
+        sources, cues = _prepare(plan, theme, options, ffmpeg_path, tmp_dir, cancel)
         _check_cancel(cancel)
         encoder = _choose_encoder(ffmpeg_path, options)
-        video_tmp = tmp_dir / VIDEO_NAME
-        poster_tmp = tmp_dir / POSTER_NAME
         encoder = _encode(ffmpeg_path, plan, sources, tmp_dir, encoder, options, progress, cancel)
-        if not poster_tmp.is_file():
-            raise RenderError("ffmpeg finished without writing the poster")
-        video_path = output_dir / VIDEO_NAME
-        poster_path = output_dir / POSTER_NAME
-        video_tmp.replace(video_path)
-        poster_tmp.replace(poster_path)
+        video_path, poster_path, subtitles = _publish(plan, tmp_dir, output_dir, cues)
     except OSError as exc:  # a full disk, a vanished directory: a failed render, not a crash
         raise RenderError(f"cannot write the render: {exc.strerror or exc}") from None
     finally:
@@ -111,7 +108,23 @@ def render(
         size_bytes=video_path.stat().st_size,
         encoder=encoder,
         render_s=round(time.monotonic() - started, 3),
+        captions=subtitles,
     )
+
+
+def _publish(
+    plan: RenderPlan, tmp_dir: Path, output_dir: Path, cues: tuple[Cue, ...]
+) -> tuple[Path, Path, dict[str, Path]]:
+    """The finished files under their final names: the video, its poster and, for a video
+    with captions, its sidecar subtitles."""
+    if not (tmp_dir / POSTER_NAME).is_file():
+        raise RenderError("ffmpeg finished without writing the poster")
+    # Sidecars first: whoever finds the video finds its subtitles.
+    subtitles = write_sidecars(cues, output_dir) if plan.captions else {}
+    video_path, poster_path = output_dir / VIDEO_NAME, output_dir / POSTER_NAME
+    (tmp_dir / VIDEO_NAME).replace(video_path)
+    (tmp_dir / POSTER_NAME).replace(poster_path)
+    return video_path, poster_path, subtitles
 
 
 def _check_cancel(cancel: threading.Event | None) -> None:
@@ -136,7 +149,8 @@ def _prepare(
     ffmpeg_path: str,
     tmp_dir: Path,
     cancel: threading.Event | None,
-) -> GraphSources:
+) -> tuple[GraphSources, tuple[Cue, ...]]:
+    """What the graph reads, and the caption cues for the sidecar subtitles."""
     policy = options.assets
     # Fetching and probing media waits on the network and on FFmpeg: done in threads while
     # this one draws the text cards. Problems are raised in spec order, whichever came first.
@@ -148,6 +162,8 @@ def _prepare(
             if isinstance(scene.visual, StillVisual | ClipVisual)
         }
         audio = pool.submit(_audio_sources, plan, policy, ffmpeg_path)
+        captions = pool.submit(prepare_captions, plan, theme, policy, tmp_dir)
+        overlays = pool.submit(prepare_overlays, plan, theme, policy, tmp_dir)
         cards = []
         for scene in plan.scenes:
             _check_cancel(cancel)
@@ -157,6 +173,8 @@ def _prepare(
             found = visuals[scene.index].result() if scene.index in visuals else (None, None)
             scene_sources.append(SceneSources(found[0], found[1], card))
         audio_sources = audio.result()
+        caption_files = captions.result()
+        overlay_files = overlays.result()
     finally:
         # On failure or cancel, do not wait: a download still running ends by its own
         # deadline, and its file only ever lands in the cache.
@@ -170,7 +188,9 @@ def _prepare(
         audio=audio_sources,
         effect_clip=_effect_clip(theme, plan, policy, ffmpeg_path),
         effect_filter=effects.effect_filter(theme),
-    )
+        captions=caption_files.tracks,
+        overlays=overlay_files,
+    ), caption_files.cues
 
 
 def _visual_source(

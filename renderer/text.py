@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 from renderer.cards import Box, CardLayout, PlacedRun, Shape, Size, layout_card, luminance
-from renderer.fonts import load_font
+from renderer.ink import draw_runs
 from scenes import SceneBase
 from themes import Theme, rgb
 
@@ -174,14 +174,7 @@ def _draw_ink(
     draw = ImageDraw.Draw(ink)
     for rule in layout.rules if rules else ():
         draw.rounded_rectangle(rule.box, radius=rule.radius, fill=_rgba(rule.colour, 1.0))
-    for run in layout.runs:
-        if not run.text.strip() or not include(run):
-            continue
-        font = load_font(*run.font, layout.raqm)
-        kwargs = {"direction": run.direction} if run.direction else {}
-        draw.text(
-            (run.x, run.baseline), run.text, font=font, fill=run.colour, anchor="ls", **kwargs
-        )
+    draw_runs(ink, (run for run in layout.runs if include(run)), layout.raqm)
     return ink
 
 

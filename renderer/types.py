@@ -52,6 +52,8 @@ class RenderResult:
     size_bytes: int
     encoder: str
     render_s: float
+    # Sidecar subtitles by format ("vtt", "srt"), beside the video; empty without captions.
+    captions: dict[str, Path] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -65,6 +67,7 @@ class RenderResult:
             "size_bytes": self.size_bytes,
             "encoder": self.encoder,
             "render_s": self.render_s,
+            "captions": {kind: str(path) for kind, path in self.captions.items()},
         }
 
 

@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 from abc import abstractmethod
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from scenes.captions import Captions
 from scenes.card import Card
+from scenes.fields import (  # noqa: F401 (the kinds import these from here)
+    MAX_LONG_TEXT,
+    MAX_SHORT_TEXT,
+    MAX_SRC_CHARS,
+    LongText,
+    ShortText,
+    Src,
+    StrictModel,
+)
 from scenes.visuals import StillVisual, ThemeVisual, Visual
 
-# Bounds that keep one request from costing unbounded memory or time. A title is
-# a line, a body a paragraph, a data: URI a small photo.
-MAX_SHORT_TEXT = 200
-MAX_LONG_TEXT = 1_000
 MAX_BULLETS = 8
-MAX_SRC_CHARS = 16 * 1024 * 1024
 MAX_SCENE_DURATION_S = 120.0
 MAX_TRANSITION_S = 3.0
 
@@ -44,35 +49,10 @@ Motion = Literal["none", "zoom-in", "zoom-out", "pan-left", "pan-right", "pan-up
 Fit = Literal["cover", "contain"]
 
 
-def _check_src(value: str) -> str:
-    value = value.strip()
-    if not value:
-        raise ValueError("must not be empty")
-    scheme = value.split(":", 1)[0].lower() if ":" in value[:12] else ""
-    if scheme and scheme not in ("http", "https", "data", "file") and len(scheme) > 1:
-        raise ValueError("must be a path, a data: URI or an http(s) URL")
-    if "\x00" in value:
-        raise ValueError("must not contain NUL characters")
-    return value
-
-
-# A media source: a local path (checked against [assets] allowed_dirs when rendered by the
-# server), a data: URI, or an http(s) URL fetched with size and time limits.
-Src = Annotated[str, Field(max_length=MAX_SRC_CHARS), AfterValidator(_check_src)]
-ShortText = Annotated[str, Field(max_length=MAX_SHORT_TEXT)]
-LongText = Annotated[str, Field(max_length=MAX_LONG_TEXT)]
-
-
 def example(**scene: Any) -> ConfigDict:
     """A kind's sample scene: shown in the JSON Schema, and rendered by the suite's test of
     every registered kind, so no kind exists that the renderer cannot draw."""
     return ConfigDict(json_schema_extra={"examples": [scene]})
-
-
-class StrictModel(BaseModel):
-    """Unknown fields are errors: a typo (`titel`) is reported, not silently ignored."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class Transition(StrictModel):
@@ -99,6 +79,9 @@ class SceneBase(StrictModel):
     background: Src | None = Field(
         default=None, description="image behind the text; else the theme's background"
     )
+    captions: Captions | None = Field(
+        default=None, description="a caption track; its times count from the scene's start"
+    )
 
     @abstractmethod
     def card(self) -> Card | None:
@@ -114,5 +97,9 @@ class SceneBase(StrictModel):
 
     def media(self) -> dict[str, str]:
         """Every media source the scene names, by field, in the order they are fetched."""
-        named = {"background": self.background, "voiceover": self.voiceover}
+        named = {
+            "background": self.background,
+            "voiceover": self.voiceover,
+            "captions.src": self.captions.src if self.captions else None,
+        }
         return {field: src for field, src in named.items() if src}

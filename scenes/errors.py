@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
 
 from scenes.spec import scene_kind_names
+
+# A field path a check may name at the start of its message: `height`, `words[3].end`.
+_FIELD_PATH = re.compile(r"[A-Za-z_]\w*(\[\d+\])*(\.[A-Za-z_]\w*(\[\d+\])*)*")
 
 
 @dataclass(frozen=True)
@@ -113,7 +117,7 @@ def from_validation_error(exc: ValidationError, prefix: str = "") -> SpecError:
         # Whole-model checks name their own field ("height: required ..."): lift it into the path.
         if error["type"] == "value_error" and ": " in message:
             head, _, rest = message.partition(": ")
-            if head.isidentifier():
+            if _FIELD_PATH.fullmatch(head):
                 path = f"{path}.{head}" if path else head
                 message = rest
         errors.append(FieldError(path, message))

@@ -7,7 +7,9 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import BeforeValidator, Field, ValidationInfo, field_validator, model_validator
 
 from scenes.base import Src, StrictModel, Transition
+from scenes.captions import Captions, check_within
 from scenes.kinds import SCENE_KINDS
+from scenes.overlays import Overlays, check_overlay_times, overlay_sources
 
 FORMATS: dict[str, tuple[int, int]] = {
     "reel": (1080, 1920),
@@ -64,6 +66,12 @@ class Spec(StrictModel):
         default=None, description="between every two scenes; else the theme's default"
     )
     audio: Audio | None = None
+    captions: Captions | None = Field(
+        default=None, description="a caption track; its times are on the video's timeline"
+    )
+    overlays: Overlays = Field(
+        default_factory=list, description="logos, a progress bar, lower thirds over the picture"
+    )
     output: Output = Output()
 
     @field_validator("width", "height")
@@ -83,7 +91,23 @@ class Spec(StrictModel):
         total = self.duration_s
         if total > limit:
             raise ValueError(f"scenes: total duration {total:g}s is over the limit of {limit:g}s")
+        self._check_caption_times()
+        check_overlay_times(self.overlays, total)
         return self
+
+    def _check_caption_times(self) -> None:
+        """Inline caption words and cues must end within what they caption."""
+        try:
+            if self.captions is not None:
+                check_within(self.captions, self.duration_s, "video")
+        except ValueError as exc:
+            raise ValueError(f"captions.{exc}") from None
+        for i, scene in enumerate(self.scenes):
+            try:
+                if scene.captions is not None:
+                    check_within(scene.captions, scene.duration, "scene")
+            except ValueError as exc:
+                raise ValueError(f"scenes[{i}].captions.{exc}") from None
 
     @property
     def size(self) -> tuple[int, int]:
@@ -110,11 +134,14 @@ class Spec(StrictModel):
         found: list[tuple[str, str]] = []
         for i, scene in enumerate(self.scenes):
             found.extend((f"scenes[{i}].{field}", src) for field, src in scene.media().items())
+        if self.captions and self.captions.src:
+            found.append(("captions.src", self.captions.src))
         if self.audio:
             for field in ("music", "voiceover"):
                 value = getattr(self.audio, field)
                 if value:
                     found.append((f"audio.{field}", value))
+        found.extend(overlay_sources(self.overlays))
         return found
 
 

@@ -4,7 +4,7 @@ the one that won.
 With several nodes on one shared data dir, a node that was frozen past its lease (SIGSTOP, a
 long pause) wakes up still rendering a job another node has since taken over. So no attempt
 renders into the job's directory: each writes into a directory of its own inside it
-(`<data_dir>/jobs/<id>/.attempt-<n>-<node>/`), and its video and poster are moved into place
+(`<data_dir>/jobs/<id>/.attempt-<n>-<node>/`), and its files are moved into place
 (`<data_dir>/jobs/<id>/video.mp4`, an atomic rename on one filesystem) only after the node has
 read that it still holds the job's lease, right before it saves the result. An attempt that
 lost the job is removed unread; the winner removes what earlier attempts left (a dead node's
@@ -36,18 +36,21 @@ def prepare(directory: Path) -> None:
 
 
 def publish(result: RenderResult, job_dir: Path) -> RenderResult:
-    """Move the attempt's poster, then its video, into `job_dir` (the result names them
-    there), and remove the other attempts' directories. The video goes last, so whoever finds
-    it finds its poster beside it."""
+    """Move the attempt's poster and caption files, then its video, into `job_dir` (the
+    result names them there), and remove the other attempts' directories. The video goes last,
+    so whoever finds it finds its poster and captions beside it."""
     own = Path(result.video_path).parent
     poster = job_dir / Path(result.poster_path).name
     video = job_dir / Path(result.video_path).name
+    captions = {kind: job_dir / Path(path).name for kind, path in result.captions.items()}
     os.replace(result.poster_path, poster)
+    for kind, path in result.captions.items():
+        os.replace(path, captions[kind])
     os.replace(result.video_path, video)
     for other in job_dir.glob(f"{PREFIX}*"):
         if other != own:
             discard(other)
-    return dataclasses.replace(result, video_path=video, poster_path=poster)
+    return dataclasses.replace(result, video_path=video, poster_path=poster, captions=captions)
 
 
 def discard(directory: Path) -> None:

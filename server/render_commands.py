@@ -23,10 +23,13 @@ from server.config import Config, ConfigError, load_config
 
 MAX_SPEC_BYTES = 32 * 1024 * 1024
 BAR_WIDTH = 30
+# Sidecar subtitles a render may write (`RenderResult.captions`), each as OUT.<kind>.
+SIDECAR_KINDS = ("vtt", "srt")
 
 
 def render(args: argparse.Namespace) -> int:
-    """`reelfarm render SPEC.json -o OUT.mp4 [--size WxH] [--preview]`; poster beside it."""
+    """`reelfarm render SPEC.json -o OUT.mp4 [--size WxH] [--preview]`; poster beside it, and
+    OUT.vtt and OUT.srt when the spec has captions."""
     from renderer import AssetPolicy, RenderError, RenderOptions
     from renderer import render as render_spec
 
@@ -66,6 +69,7 @@ def render(args: argparse.Namespace) -> int:
         poster = output.with_suffix(".jpg")
         result.video_path.replace(output)
         result.poster_path.replace(poster)
+        sidecars = _place_sidecars(result.captions, output)
     except RenderError as exc:
         if bar is not None:
             bar.finish()
@@ -74,11 +78,27 @@ def render(args: argparse.Namespace) -> int:
         raise CommandError(f"{output}: {exc.strerror or exc}") from None
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    captions = "".join(f", {path}" for path in sidecars)
     print(
         f"wrote {output} ({result.duration_s:g} s, {result.width}x{result.height}, "
-        f"{result.fps} fps, {result.encoder}, {result.render_s:.1f} s) and {poster}"
+        f"{result.fps} fps, {result.encoder}, {result.render_s:.1f} s){captions} and {poster}"
     )
     return 0
+
+
+def _place_sidecars(captions: dict[str, Path], output: Path) -> list[Path]:
+    """OUT.vtt and OUT.srt beside OUT.mp4, named as players look for them. A render without
+    captions removes ones an earlier render left there: a player would load them with the new
+    video and show words it does not say."""
+    placed = []
+    for kind in SIDECAR_KINDS:
+        target = output.with_suffix(f".{kind}")
+        if kind in captions:
+            captions[kind].replace(target)
+            placed.append(target)
+        else:
+            target.unlink(missing_ok=True)
+    return placed
 
 
 def themes(args: argparse.Namespace) -> int:

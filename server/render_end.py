@@ -43,8 +43,12 @@ class RenderEnd:
             return
         try:
             published = await asyncio.to_thread(attempts.publish, result, job_dir)
-            # The poster first: whoever finds the video finds its poster beside it.
-            files = [Path(published.poster_path), Path(published.video_path)]
+            # The video last: whoever finds it finds its poster and captions beside it.
+            files = [
+                Path(published.poster_path),
+                *(Path(path) for path in published.captions.values()),
+                Path(published.video_path),
+            ]
             await self._service.outputs_for(job).put(job.id, files)
         except OSError as exc:  # a full disk, a vanished directory: a failed render
             await self._fail_storing(job, f"cannot write the render: {exc.strerror or exc}")

@@ -74,6 +74,13 @@ def iso_time(ts: float) -> str:
     )
 
 
+def caption_urls_camel(result: dict[str, Any]) -> dict[str, str]:
+    """`captionsVttUrl` / `captionsSrtUrl` in the Node guide's words, only for a render with
+    captions: bodies of jobs without them keep exactly the keys they always had."""
+    words = {"captions_vtt_url": "captionsVttUrl", "captions_srt_url": "captionsSrtUrl"}
+    return {camel: result[key] for key, camel in words.items() if result.get(key)}
+
+
 def node_payload(job: Job, event: WebhookEvent) -> dict[str, Any]:
     """The Node guide's webhook body (also used by the Django and native APIs)."""
     result = job.result or {}
@@ -87,6 +94,7 @@ def node_payload(job: Job, event: WebhookEvent) -> dict[str, Any]:
         "error": job.error,
         "metadata": job.metadata,
         "timestamp": iso_time(time.time()),
+        **caption_urls_camel(result),
     }
 
 

@@ -13,6 +13,7 @@ from themes.loader import (
     load_theme,
 )
 from themes.model import (
+    CaptionLook,
     EffectParams,
     Fonts,
     FontSpec,
@@ -28,6 +29,7 @@ from themes.model import (
 
 __all__ = [
     "BUILTIN_DIR",
+    "CaptionLook",
     "EffectParams",
     "FontSpec",
     "Fonts",

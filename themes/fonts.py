@@ -3,6 +3,10 @@
 Every family ships with a Python dependency (Noto from `manimgx_fonts` and
 `cvttf_NotoSansCJK_Regular`, display faces from `fontpkg-*`), so a fresh install has them all.
 A theme may also name a `.ttf`/`.otf` file of its own, relative to the theme file.
+
+Colour emoji are the one exception: no Python package ships Noto Color Emoji, so it is taken from
+the system (Debian's `fonts-noto-color-emoji`) where installed; without it emoji draw in
+monochrome from Noto Emoji, which always ships.
 """
 
 from __future__ import annotations
@@ -37,7 +41,8 @@ FAMILIES: dict[str, FontFile] = {
 }
 
 # Tried in order for every character the theme's own font lacks: Latin, Cyrillic and Greek
-# first, then the scripts, then symbols and emoji last (they also cover digits and ASCII).
+# first, then the scripts, then symbols; the emoji fonts come after them all (they also cover
+# digits and ASCII, which must keep drawing from the text fonts).
 FALLBACKS: tuple[FontFile, ...] = (
     FontFile("manimgx_fonts", "NotoSans[wght].ttf"),
     FontFile("manimgx_fonts", "NotoSansArabic[wght].ttf"),
@@ -61,7 +66,15 @@ FALLBACKS: tuple[FontFile, ...] = (
     FontFile("manimgx_fonts", "NotoSansArmenian[wght].ttf"),
     FontFile("manimgx_fonts", "NotoSansEthiopic[wght].ttf"),
     FontFile("manimgx_fonts", "NotoSansSymbols[wght].ttf"),
-    FontFile("manimgx_fonts", "NotoEmoji[wght].ttf"),
+)
+
+MONO_EMOJI = FontFile("manimgx_fonts", "NotoEmoji[wght].ttf")
+# Where distributions install Noto Color Emoji (CBDT colour bitmaps): Debian and Ubuntu's
+# fonts-noto-color-emoji, Arch's noto-fonts-emoji, Fedora's google-noto-color-emoji-fonts.
+COLOUR_EMOJI_FILES: tuple[Path, ...] = (
+    Path("/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf"),
+    Path("/usr/share/fonts/noto/NotoColorEmoji.ttf"),
+    Path("/usr/share/fonts/google-noto-color-emoji/NotoColorEmoji.ttf"),
 )
 
 
@@ -93,6 +106,18 @@ def family_path(family: str) -> Path | None:
     return None
 
 
+def colour_emoji_path() -> Path | None:
+    """The system's colour emoji font, or None when it is not installed."""
+    return next((path for path in COLOUR_EMOJI_FILES if path.is_file()), None)
+
+
+def emoji_paths() -> tuple[Path, ...]:
+    """Installed emoji fonts, preferred first: colour, then the monochrome one."""
+    found = (colour_emoji_path(), font_path(MONO_EMOJI))
+    return tuple(path for path in found if path is not None)
+
+
 def fallback_paths() -> tuple[Path, ...]:
-    """Installed fallback fonts, in the order they are tried."""
-    return tuple(p for p in (font_path(f) for f in FALLBACKS) if p is not None)
+    """Installed fallback fonts, in the order they are tried: the text fonts, then emoji."""
+    text = tuple(p for p in (font_path(f) for f in FALLBACKS) if p is not None)
+    return text + emoji_paths()

@@ -14,6 +14,7 @@ from pydantic import AfterValidator, ConfigDict, Field
 from pydantic.dataclasses import dataclass
 
 from scenes import Transition
+from scenes.captions import CaptionPosition, CaptionStyle
 
 _HEX = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
 
@@ -137,6 +138,23 @@ class EffectParams:
 
 
 @dataclass(frozen=True, config=_STRICT)
+class CaptionLook:
+    """How caption tracks look where the spec leaves it open: large, bold and high-contrast
+    (white in a dark outline, whatever the photo), for a phone watched muted. Set in the
+    title's family; `highlight` None is the theme's accent (the lit word in karaoke and pop,
+    the box behind it in highlight)."""
+
+    style: CaptionStyle = "karaoke"
+    position: CaptionPosition = "bottom"
+    size: TextSize = 0.085
+    weight: int = Field(default=800, ge=100, le=900)
+    uppercase: bool = False
+    colour: Colour = "#ffffff"
+    highlight: Colour | None = None
+    outline: Colour = "#000000"
+
+
+@dataclass(frozen=True, config=_STRICT)
 class Theme:
     """A complete, merged theme. `name` is the file's stem; `source` the file it came from."""
 
@@ -154,6 +172,7 @@ class Theme:
     text_animation_s: float = Field(default=0.6, ge=0, le=3)
     effect: Effect = "none"
     effect_params: EffectParams = field(default_factory=EffectParams)
+    captions: CaptionLook = field(default_factory=CaptionLook)
     music: str | None = Field(default=None, min_length=1, max_length=4096)
     # Where the theme was read from (for messages); not part of its identity.
     source: str = field(default="", compare=False)

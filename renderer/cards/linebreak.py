@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import re
 
-from PIL import ImageFont
-
-from renderer.fonts import Direction, Run, load_font, shaped_text, split_runs
+from renderer.fonts import Direction, Font, Run, load_font, shaped_text, split_runs
 
 ELLIPSIS = "\u2026"
 
@@ -48,7 +46,8 @@ class Measure:
     def runs(self, text: str) -> list[Run]:
         return split_runs(text, self.chain, self.base)
 
-    def font(self, path: str) -> ImageFont.FreeTypeFont:
+    def font(self, path: str) -> Font:
+        """The run's font at this size: a colour emoji font measures at its strike, scaled."""
         return load_font(path, self.px, self.weight, self.raqm)
 
     def width(self, text: str) -> float:

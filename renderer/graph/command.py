@@ -16,9 +16,11 @@ from pathlib import Path
 import ffmpeg
 
 from renderer.graph.audio import build_audio
+from renderer.graph.captions import with_captions
 from renderer.graph.effect_layer import with_effect
 from renderer.graph.inputs import Inputs
 from renderer.graph.joins import join
+from renderer.graph.overlays import with_overlays
 from renderer.graph.scene import scene_stream
 from renderer.graph.sources import GraphSources
 from renderer.graph.streams import Stream, split
@@ -97,7 +99,12 @@ def finished(
     """The joined scenes under the theme's effect, as the encoder takes them. `first_frame`
     is the output frame `video` starts on (a segment's), where the effect is to continue, and
     `frames` how many it holds (None: to the end of the video)."""
-    video = with_effect(plan, video, sources, inputs, first_frame=first_frame, frames=frames)
+    # The layers over the scenes, bottom to top: the theme's effect, the caption track, the
+    # brand overlays. Each takes the same window of the output timeline.
+    window = {"first_frame": first_frame, "frames": frames}
+    video = with_effect(plan, video, sources, inputs, **window)
+    video = with_captions(plan, video, sources, inputs, **window)
+    video = with_overlays(plan, video, sources, inputs, **window)
     return video.filter("setsar", sar="1").filter("format", pix_fmts="yuv420p")
 
 

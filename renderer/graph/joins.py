@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 
 import ffmpeg
 
-from renderer.graph.streams import Stream, split
+from renderer.graph.streams import Stream, cfr, split
 from renderer.graph.transitions import transition
 from renderer.plan import RenderPlan
 
@@ -46,7 +46,13 @@ def join(plan: RenderPlan, streams: Streams, first: int = 0, stop: int | None = 
         pieces.append(transition(plan, stop - 1, outgoing, incoming))
     if len(pieces) == 1:
         return pieces[0]
-    return ffmpeg.concat(*pieces, v=1, a=0)
+    # concat stamps its output in microseconds and rounds where each piece starts, so frames
+    # drift off the 1/fps grid (frame 8 at 533334 us, not 533333). A layer above that keeps
+    # time with a stream of its own (the effect's mask: maskedmerge emits a frame for each
+    # new timestamp on any input) would then pair a mask frame with the scene's frame before
+    # it, and the output's rate conversion keeps one or the other of each near-twin frame,
+    # each FFmpeg build differently: a scene shown a frame late.
+    return cfr(ffmpeg.concat(*pieces, v=1, a=0), plan.fps)
 
 
 def _cut(

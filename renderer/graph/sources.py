@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from renderer.effects import EffectClip
+from renderer.overlay_plan import OverlayPicture
 from renderer.probe import MediaInfo
 
 
@@ -24,6 +25,19 @@ class CardLayer:
     y: int
     fade_frames: int = 0
     slide_px: int = 0
+
+
+@dataclass(frozen=True)
+class CaptionPictures:
+    """A caption track as pictures of its band: which one shows over which output frames.
+
+    `pictures` holds (first frame, last frame inclusive, file), in order, never overlapping;
+    `blank` (fully transparent) shows between them."""
+
+    x: int
+    y: int
+    blank: Path
+    pictures: tuple[tuple[int, int, Path], ...]
 
 
 @dataclass(frozen=True)
@@ -52,3 +66,5 @@ class GraphSources:
     audio: AudioSources
     effect_clip: EffectClip | None = None  # a mask and its colour, composited by the graph
     effect_filter: str | None = None
+    captions: tuple[CaptionPictures, ...] = ()
+    overlays: tuple[OverlayPicture, ...] = ()  # the brand overlays' pictures, drawn once

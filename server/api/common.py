@@ -12,12 +12,15 @@ from server.auth import principal_of
 from server.errors import JobNotFound, Unavailable, ValidationFailed
 from server.jobs import Job, JobState
 from server.outputs import OutputError
+from server.outputs.base import SUBTITLE_CONTENT_TYPES
 from server.service import JobService, visible_to
 from server.state import SERVICE
 
 MAX_PAGE = 200
 # Paging stops here: far past any real listing, and small enough for every store's OFFSET.
 MAX_OFFSET = 10**9
+# How answers about a job's stored files name them.
+FILE_WORDS = {"captions_vtt": "WebVTT captions", "captions_srt": "SRT captions"}
 
 
 def service_of(request: web.Request) -> JobService:
@@ -94,19 +97,27 @@ def idempotency_key(request: web.Request) -> str | None:
 
 
 async def stored_file(request: web.Request, job: Job, kind: str) -> web.StreamResponse:
-    """A completed job's `kind` file ("video", "poster"): the file itself, or a redirect to
-    where its outputs store keeps it. The caller has checked who may see `job`."""
+    """A completed job's `kind` file ("video", "poster", "captions_vtt", "captions_srt"): the
+    file itself, or a redirect to where its outputs store keeps it. The caller has checked who
+    may see `job`."""
     name = (job.result or {}).get(f"{kind}_file")
+    what = FILE_WORDS.get(kind, kind)
     if job.state is not JobState.COMPLETED or not name:
-        raise JobNotFound(job.id, f"job {job.id} has no {kind} (status: {job.state.value})")
+        raise JobNotFound(job.id, f"job {job.id} has no {what} (status: {job.state.value})")
     try:
         found = await service_of(request).outputs_for(job).download(job.id, name)
     except OutputError as exc:
-        raise Unavailable(f"the {kind} of job {job.id} cannot be reached now: {exc}") from None
+        raise Unavailable(f"the {what} of job {job.id} cannot be reached now: {exc}") from None
     if found is None:
-        raise JobNotFound(job.id, f"the {kind} of job {job.id} is no longer stored")
+        raise JobNotFound(job.id, f"the {what} of job {job.id} is no longer stored")
     if found.url is not None:
         # A short-lived presigned URL: never cached past its own expiry.
         raise web.HTTPFound(found.url, headers={"Cache-Control": "no-store"})
     assert found.path is not None
-    return web.FileResponse(found.path, headers={"Cache-Control": "private, max-age=3600"})
+    headers = {"Cache-Control": "private, max-age=3600"}
+    subtitle_type = SUBTITLE_CONTENT_TYPES.get(found.path.suffix.lower())
+    if subtitle_type is not None:
+        # FileResponse would guess from the system's MIME table, which lacks .srt or calls it
+        # text/plain, and would leave the charset out.
+        headers["Content-Type"] = subtitle_type
+    return web.FileResponse(found.path, headers=headers)

@@ -1,6 +1,6 @@
-"""Reelfarm's own API: jobs (list, submit, get, cancel, retry), their video and poster
-(HTTP Range from a local output store; a redirect to a presigned URL from a bucket), themes and
-the spec's JSON Schema."""
+"""Reelfarm's own API: jobs (list, submit, get, cancel, retry), their video, poster and sidecar
+captions (HTTP Range from a local output store; a redirect to a presigned URL from a bucket),
+themes and the spec's JSON Schema."""
 
 from __future__ import annotations
 
@@ -33,6 +33,8 @@ __all__ = ["OPENAPI_PATHS", "OPENAPI_SCHEMAS", "job_json", "setup"]
 PUBLIC_RESULT_KEYS = (
     "video_url",
     "poster_url",
+    "captions_vtt_url",
+    "captions_srt_url",
     "duration_s",
     "width",
     "height",
@@ -155,6 +157,14 @@ async def poster(request: web.Request) -> web.StreamResponse:
     return await _file(request, "poster")
 
 
+async def captions_vtt(request: web.Request) -> web.StreamResponse:
+    return await _file(request, "captions_vtt")
+
+
+async def captions_srt(request: web.Request) -> web.StreamResponse:
+    return await _file(request, "captions_srt")
+
+
 async def list_themes(request: web.Request) -> web.Response:
     dirs = service_of(request).config.themes.dirs
 
@@ -191,5 +201,7 @@ def setup(app: web.Application) -> None:
     app.router.add_post("/api/jobs/{id}/retry", retry_job)
     app.router.add_get("/api/jobs/{id}/video", video)
     app.router.add_get("/api/jobs/{id}/poster", poster)
+    app.router.add_get("/api/jobs/{id}/captions.vtt", captions_vtt)
+    app.router.add_get("/api/jobs/{id}/captions.srt", captions_srt)
     app.router.add_get("/api/themes", list_themes)
     app.router.add_get("/api/schema", schema)

@@ -6,6 +6,7 @@ from typing import Any
 
 from server.api.common import MAX_PAGE
 from server.api.openapi_parts import (
+    CAPTION_URL_PROPERTIES,
     IDEMPOTENCY_KEY,
     OFFSET,
     VIDEO_PROPERTIES,
@@ -25,6 +26,7 @@ _RESULT = {
     "type": ["object", "null"],
     "properties": {
         **VIDEO_PROPERTIES,
+        **CAPTION_URL_PROPERTIES,
         "fps": {"type": "integer"},
         "frames": {"type": "integer"},
         "render_s": {"type": "number"},
@@ -172,6 +174,14 @@ OPENAPI_PATHS: dict[str, Any] = {
     "/api/jobs/{id}/video": _media("The rendered MP4 (supports Range)", "video", "video/mp4"),
     "/api/jobs/{id}/poster": _media(
         "The poster frame (JPEG, supports Range)", "poster", "image/jpeg"
+    ),
+    "/api/jobs/{id}/captions.vtt": _media(
+        "The captions as WebVTT (UTF-8), when the spec has captions", "captions", "text/vtt"
+    ),
+    "/api/jobs/{id}/captions.srt": _media(
+        "The captions as SubRip (UTF-8), when the spec has captions",
+        "captions",
+        "application/x-subrip",
     ),
     "/api/themes": _document("Themes available to specs", "Theme names and descriptions"),
     "/api/schema": _document("The spec's JSON Schema (draft 2020-12)", "JSON Schema"),

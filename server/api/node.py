@@ -16,7 +16,7 @@ from server.jobs import Api, Job, JobState
 from server.nodes import totals
 from server.service import visible_to
 from server.state import ADMISSION, NODES
-from server.webhooks import iso_time
+from server.webhooks import caption_urls_camel, iso_time
 
 # Collected by server.api.openapi from every adapter.
 __all__ = ["MAX_LISTED", "OPENAPI_PATHS", "OPENAPI_SCHEMAS", "setup"]
@@ -97,6 +97,7 @@ async def job_status(request: web.Request) -> web.Response:
     if job.state is JobState.COMPLETED and job.result:
         out["videoUrl"] = job.result["video_url"]
         out["posterUrl"] = job.result["poster_url"]
+        out.update(caption_urls_camel(job.result))
         out["durationS"] = job.result.get("duration_s")
     if job.state in (JobState.FAILED, JobState.CANCELLED):
         out["error"] = job.error

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from server.api.openapi_parts import (
+    CAPTION_URL_PROPERTIES_CAMEL,
     IDEMPOTENCY_KEY,
     envelope,
     errors,
@@ -56,6 +57,7 @@ _JOB_STATUS = {
         "queue": _QUEUE,
         "videoUrl": {"type": "string"},
         "posterUrl": {"type": "string"},
+        **CAPTION_URL_PROPERTIES_CAMEL,
         "error": {"type": ["string", "null"]},
         "metadata": {"type": "object"},
     },

@@ -132,6 +132,32 @@ VIDEO_PROPERTIES: dict[str, Any] = {
 }
 
 
+# The sidecar subtitles of a render with captions, in the APIs written in snake_case; null, or
+# left out where a contract pins its keys (Runpod's output), for a render without.
+CAPTION_URL_PROPERTIES: dict[str, Any] = {
+    "captions_vtt_url": {
+        "type": ["string", "null"],
+        "description": "the captions as WebVTT; null or absent without captions",
+    },
+    "captions_srt_url": {
+        "type": ["string", "null"],
+        "description": "the captions as SubRip (.srt); null or absent without captions",
+    },
+}
+
+# The same in the Node guide's camelCase, present only for a render with captions.
+CAPTION_URL_PROPERTIES_CAMEL: dict[str, Any] = {
+    "captionsVttUrl": {
+        "type": "string",
+        "description": "the captions as WebVTT; only for a job whose spec has captions",
+    },
+    "captionsSrtUrl": {
+        "type": "string",
+        "description": "the captions as SubRip (.srt); only for a job whose spec has captions",
+    },
+}
+
+
 # ---- parameters ------------------------------------------------------------------------------
 PARAMETERS: dict[str, Any] = {
     "IdempotencyKey": {

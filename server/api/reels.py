@@ -45,6 +45,8 @@ def reel(job: Job, request: web.Request) -> dict[str, Any]:
         "progress": round(job.progress),
         "video_url": result.get("video_url"),
         "poster_url": result.get("poster_url"),
+        "captions_vtt_url": result.get("captions_vtt_url"),
+        "captions_srt_url": result.get("captions_srt_url"),
         "duration_s": result.get("duration_s"),
         "error": job.error if job.state in (JobState.FAILED, JobState.CANCELLED) else None,
         "metadata": job.metadata,

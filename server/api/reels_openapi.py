@@ -6,6 +6,7 @@ from typing import Any
 
 from server.api.common import MAX_PAGE
 from server.api.openapi_parts import (
+    CAPTION_URL_PROPERTIES,
     IDEMPOTENCY_KEY,
     OFFSET,
     envelope,
@@ -27,6 +28,7 @@ _REEL = {
         "progress": {"type": "integer"},
         "video_url": {"type": ["string", "null"]},
         "poster_url": {"type": ["string", "null"]},
+        **CAPTION_URL_PROPERTIES,
         "duration_s": {"type": ["number", "null"]},
         "error": {"type": ["string", "null"]},
         "metadata": {"type": "object"},

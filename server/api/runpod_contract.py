@@ -35,6 +35,7 @@ REQUEST_KEYS = frozenset({"input", "webhook", "policy", "priority", "s3Config"})
 POLICY_KEYS = frozenset({"executionTimeout", "ttl", "lowPriority"})
 # The public part of a render's result, as `output` of a COMPLETED job.
 OUTPUT_KEYS = ("video_url", "poster_url", "duration_s", "width", "height", "size_bytes", "encoder")
+CAPTION_OUTPUT_KEYS = ("captions_vtt_url", "captions_srt_url")
 # `s3Config`: the client's own bucket for the outputs; its fields and ours.
 S3_CONFIG_FIELDS = {
     "accessId": "access_key_id",
@@ -78,9 +79,11 @@ def completed_output(job: Job) -> dict[str, Any]:
     """The public result; with `s3Config`, the URLs are the objects in the client's bucket."""
     result = job.result or {}
     output = {key: result.get(key) for key in OUTPUT_KEYS}
+    # Only for a render with captions: the output of every other job keeps its exact keys.
+    output.update({key: result[key] for key in CAPTION_OUTPUT_KEYS if result.get(key)})
     bucket = ClientBucket.from_options(job.options)
     if bucket is not None:
-        for kind in ("video", "poster"):
+        for kind in ("video", "poster", "captions_vtt", "captions_srt"):
             if result.get(f"{kind}_file"):
                 output[f"{kind}_url"] = bucket.object_url(job.id, result[f"{kind}_file"])
     return output

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from server.api.openapi_parts import (
+    CAPTION_URL_PROPERTIES,
     IDEMPOTENCY_KEY,
     PRIORITY,
     RETRY_AFTER,
@@ -49,8 +50,9 @@ _COMMON = {**errors(401, 404), "429": _RATE_LIMITED}
 _S3_TEXT = {"type": "string", "minLength": 1, "maxLength": MAX_S3_CREDENTIAL_CHARS}
 _S3_CONFIG = {
     "type": "object",
-    "description": "The client's own bucket: the video and poster are uploaded to "
-    "`<bucketName>/<job id>/` there, and `output.video_url` / `poster_url` name those objects "
+    "description": "The client's own bucket: the video, poster and any caption files are "
+    "uploaded to `<bucketName>/<job id>/` there, and `output.video_url` / `poster_url` (and "
+    "`captions_vtt_url` / `captions_srt_url`) name those objects "
     "(`<endpointUrl>/<bucketName>/<job id>/video.mp4`). The endpoint must not be a private "
     "address unless [outputs] allow_private_client_endpoints; the keys are never echoed.",
     "required": ["accessId", "accessSecret", "bucketName", "endpointUrl"],
@@ -72,6 +74,7 @@ _OUTPUT = {
     "description": "COMPLETED: the video; IN_PROGRESS: progress, frames_done, frames_total",
     "properties": {
         **VIDEO_PROPERTIES,
+        **CAPTION_URL_PROPERTIES,
         "progress": {"type": "number", "minimum": 0, "maximum": 100},
         "frames_done": {"type": "integer"},
         "frames_total": {"type": "integer"},

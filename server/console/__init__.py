@@ -47,6 +47,7 @@ def setup(app: web.Application) -> None:
     router.add_get("/console/data/jobs/{id}", reads.job)
     router.add_get("/console/data/jobs/{id}/video", reads.video)
     router.add_get("/console/data/jobs/{id}/poster", reads.poster)
+    router.add_get("/console/data/jobs/{id}/captions.vtt", reads.captions_vtt)
     router.add_post("/console/data/jobs/{id}/cancel", actions.cancel)
     router.add_post("/console/data/jobs/{id}/retry", actions.retry)
     router.add_post("/console/data/purge", actions.purge)

@@ -83,6 +83,10 @@ async def poster(request: web.Request) -> web.StreamResponse:
     return await _file(request, "poster")
 
 
+async def captions_vtt(request: web.Request) -> web.StreamResponse:
+    return await _file(request, "captions_vtt")
+
+
 async def _file(request: web.Request, kind: str) -> web.StreamResponse:
     return await stored_file(request, await visible_job(request, viewer_of(request)), kind)
 

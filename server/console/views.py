@@ -54,6 +54,7 @@ def job_row(job: Job, nodes: NodeMemory, position: int | None = None) -> dict[st
         "render_s": result.get("render_s"),
         "encoder": result.get("encoder"),
         "has_video": job.state is JobState.COMPLETED and bool(result.get("video_file")),
+        "has_captions": job.state is JobState.COMPLETED and bool(result.get("captions_vtt_file")),
         "node": nodes.node_of(job),
     }
     if position is not None:

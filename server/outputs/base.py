@@ -10,6 +10,12 @@ from pathlib import Path
 from typing import Protocol
 
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
+# Subtitles are text in UTF-8, said outright: mimetypes knows .srt as text/plain on some systems
+# and not at all on others, and a browser's <track> refuses a .vtt that is not text/vtt.
+SUBTITLE_CONTENT_TYPES = {
+    ".vtt": "text/vtt; charset=utf-8",
+    ".srt": "application/x-subrip; charset=utf-8",
+}
 
 
 class OutputError(Exception):
@@ -28,7 +34,7 @@ class Download:
 class OutputStore(Protocol):
     async def put(self, job_id: str, files: Sequence[Path]) -> None:
         """Store `files` as the job's outputs, each under its own name, in the given order
-        (the video last: whoever finds it finds its poster). Raises OutputError."""
+        (the video last: whoever finds it finds its poster and captions). Raises OutputError."""
 
     async def download(self, job_id: str, name: str) -> Download | None:
         """The job's output `name`, or None when it is no longer stored."""
@@ -38,4 +44,7 @@ class OutputStore(Protocol):
 
 
 def content_type(path: Path) -> str:
+    subtitle = SUBTITLE_CONTENT_TYPES.get(path.suffix.lower())
+    if subtitle is not None:
+        return subtitle
     return mimetypes.guess_type(path.name)[0] or DEFAULT_CONTENT_TYPE

@@ -8,6 +8,7 @@ place in the queue, or failed once it has used up `[pool] max_attempts`).
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,9 @@ from server.store.base import JobStore
 
 if TYPE_CHECKING:
     from renderer.types import RenderResult
+
+# The sidecar subtitle formats a render writes beside its video (`RenderResult.captions`).
+CAPTION_FORMATS = ("vtt", "srt")
 
 
 def result_record(public_url: str, job_id: str, result: RenderResult) -> dict[str, Any]:
@@ -38,7 +42,19 @@ def result_record(public_url: str, job_id: str, result: RenderResult) -> dict[st
         "render_s": result.render_s,
         "video_file": Path(result.video_path).name,
         "poster_file": Path(result.poster_path).name,
+        **caption_record(base, result.captions),
     }
+
+
+def caption_record(base: str, captions: Mapping[str, Path]) -> dict[str, str | None]:
+    """The sidecar subtitles' URLs and file names, None for a render without captions (so
+    every completed job answers the same keys)."""
+    record: dict[str, str | None] = {}
+    for kind in CAPTION_FORMATS:
+        path = captions.get(kind)
+        record[f"captions_{kind}_url"] = f"{base}/captions.{kind}" if path else None
+        record[f"captions_{kind}_file"] = Path(path).name if path else None
+    return record
 
 
 class Renders:

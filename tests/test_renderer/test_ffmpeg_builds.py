@@ -64,27 +64,7 @@ def builds() -> dict[str, str]:
     return {build: find_ffmpeg(build).path for build in _builds()}
 
 
-# Found by this test and not fixed yet: in these themes a few frames after the first
-# transition, FFmpeg 9 shows a scene one frame late and repeats a frame to catch up (neon's
-# zoom, winter's dissolve, sunset's slide-up); 5.1 does not. Each still renders with the exact
-# frame count on both builds (checked before the frames are compared).
-BUILDS_DIFFER = {"neon", "sunset", "winter"}
-
-
-@pytest.mark.parametrize(
-    "theme",
-    [
-        pytest.param(
-            name,
-            marks=pytest.mark.xfail(
-                strict=True, reason="FFmpeg 9 repeats a frame after a transition"
-            ),
-        )
-        if name in BUILDS_DIFFER
-        else name
-        for name in themes.list_themes()
-    ],
-)
+@pytest.mark.parametrize("theme", themes.list_themes())
 def test_every_theme_renders_the_same_frames_on_both_builds(
     theme, builds, render_spec, shared_assets
 ):

@@ -206,3 +206,15 @@ def test_the_console_script_runs_end_to_end(tmp_path):
     assert bad.stderr == "reelfarm render: x.txt: the output must be an .mp4 file\n".replace(
         "x.txt", str(tmp_path / "x.txt")
     )
+
+
+def test_bad_captions_exit_2_naming_the_cue(tmp_path, cli):
+    spec = write_spec(tmp_path, {
+        "scenes": [{"type": "title", "title": "t", "duration": 1}],
+        "captions": {"vtt": "WEBVTT\n\n00:00.100 --> 00:00.500\nok\n\n"
+                             "00:00.900 --> 00:00.600\nx\n"},
+    })  # fmt: skip
+    code, stdout, stderr = cli("render", str(spec), "-o", str(tmp_path / "x.mp4"))
+    assert code == 2 and stdout == ""
+    assert stderr.startswith("reelfarm render: captions.vtt: cue 2: ")
+    assert "Traceback" not in stderr and not (tmp_path / "x.mp4").exists()

@@ -140,6 +140,31 @@ def test_a_job_submitted_through_the_api_reaches_completed_on_the_page(
     page.goto(server.base_url + "/console#/")  # a hash change only: the page stays
 
 
+def test_a_captioned_job_plays_its_captions_in_the_player(
+    server: ThreadedServer, operator: tuple[Page, PageWatch]
+) -> None:
+    page, _ = operator
+    words = [{"text": "spoken", "start": 0.2, "end": 0.8}]
+    job_id = submit(server, tiny("Subtitled", captions={"words": words}))
+    wait_until_blocking(lambda: api_job(server, job_id)["status"] == "completed", 60)
+    page.goto(server.base_url + f"/console#/job/{job_id}")
+    track = page.locator("#job-media video track")
+    expect(track).to_have_count(1, timeout=WAIT_MS)
+    assert track.get_attribute("kind") == "captions"
+    # The browser loads the track and reads its one cue: the sidecar, served to the page.
+    page.wait_for_function(
+        "() => { const t = document.querySelector('#job-media video').textTracks[0];"
+        " t.mode = 'hidden'; return t.cues && t.cues.length === 1; }",
+        timeout=WAIT_MS,
+    )
+    cue = page.evaluate(
+        "() => { const c = document.querySelector('#job-media video').textTracks[0].cues[0];"
+        " return [c.startTime, c.endTime, c.text]; }"
+    )
+    assert cue == [0.2, 0.8, "spoken"]
+    page.goto(server.base_url + "/console#/")
+
+
 def app_of(server: ThreadedServer) -> Any:
     assert server.server is not None
     return server.server.app

@@ -69,9 +69,14 @@ function draw(job) {
     drawnStatus = job.status;
     const media = clear($("#job-media"));
     if (job.has_video) {
+      // The sidecar subtitles as the player's captions track, on by default.
+      const captions = job.has_captions
+        ? el("track", { kind: "captions", label: "Captions", default: true,
+          src: jobPath(job.id) + "/captions.vtt" })
+        : null;
       media.append(
         el("video", { controls: true, preload: "metadata", src: jobPath(job.id) + "/video",
-          poster: jobPath(job.id) + "/poster" }),
+          poster: jobPath(job.id) + "/poster" }, captions),
         el("p", {}, el("img", { class: "poster", src: jobPath(job.id) + "/poster", alt: "poster",
           height: 120 })),
       );

@@ -219,3 +219,23 @@ async def test_finished_jobs_and_their_files_are_swept_after_retention(start_ser
 
     await wait_until(swept, 15, interval_s=0.2)
     assert not output_dir.exists()
+
+
+async def test_bad_captions_are_refused_at_submit_with_the_field_named_and_no_job(
+    start_server,
+) -> None:
+    client = (await start_server(ready=False)).client
+    cases = {
+        "captions.words[0].end": {"words": [{"text": "a", "start": 0.5, "end": 0.2}]},
+        "captions.srt": {"srt": "1\n00:00:00,100 --> 00:00:xx,000\nhi\n"},
+        "captions.style": {"words": [{"text": "a", "start": 0, "end": 0.1}], "style": "wavy"},
+        "captions.src": {"src": "http://127.0.0.1/subs.vtt"},
+    }
+    for field, captions in cases.items():
+        status, out = await client.post(
+            "/api/jobs", {"spec": {**tiny_spec(), "captions": captions}}
+        )
+        assert status == 400, (field, out)
+        assert field in [e["field"] for e in out["errors"]], (field, out)
+    _, jobs = await client.get("/api/jobs")
+    assert jobs["total"] == 0
