@@ -15,6 +15,7 @@ from pydantic.dataclasses import dataclass
 
 from scenes import Transition
 from scenes.captions import CaptionPosition, CaptionStyle
+from themes.fonts import FAMILIES
 
 _HEX = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
 
@@ -34,6 +35,15 @@ def _hex_colour(value: str) -> str:
 
 
 Colour = Annotated[str, AfterValidator(_hex_colour)]
+
+
+def _known_family(value: str) -> str:
+    if value not in FAMILIES:
+        raise ValueError(f"unknown font {value!r} (one of: {', '.join(sorted(FAMILIES))})")
+    return value
+
+
+Family = Annotated[str, AfterValidator(_known_family)]
 Fraction = Annotated[float, Field(ge=0, le=0.45)]
 TextSize = Annotated[float, Field(gt=0.005, le=0.4)]
 
@@ -141,11 +151,12 @@ class EffectParams:
 class CaptionLook:
     """How caption tracks look where the spec leaves it open: large, bold and high-contrast
     (white in a dark outline, whatever the photo), for a phone watched muted. Set in the
-    title's family; `highlight` None is the theme's accent (the lit word in karaoke and pop,
-    the box behind it in highlight)."""
+    title's family unless `family` names another; `highlight` None is the theme's accent
+    (the lit word in karaoke and pop, the box behind it in highlight)."""
 
     style: CaptionStyle = "karaoke"
     position: CaptionPosition = "bottom"
+    family: Family | None = None
     size: TextSize = 0.085
     weight: int = Field(default=800, ge=100, le=900)
     uppercase: bool = False

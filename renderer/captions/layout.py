@@ -57,7 +57,8 @@ class Style:
 def track_style(theme: Theme, size: tuple[int, int], max_lines: int) -> Style:
     look = theme.captions
     px = max(8, round(min(size) * look.size))
-    return Style(chain_for(theme.fonts.title.family), px, look.weight, look.uppercase, max_lines)
+    family = look.family or theme.fonts.title.family
+    return Style(chain_for(family), px, look.weight, look.uppercase, max_lines)
 
 
 def band_for(theme: Theme, size: tuple[int, int], style: Style, position: str) -> Band:

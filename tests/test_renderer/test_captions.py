@@ -261,3 +261,25 @@ def test_captions_leave_the_rest_of_an_effect_themes_picture_where_it_was(
         # video may repeat one, which is then as close).
         assert apart(i, i) <= min(apart(i, i - 1), apart(i, i + 1)) + 0.5, i
         assert apart(i, i) < 8, i
+
+
+def test_a_subtitle_file_is_read_as_media_and_its_problems_name_the_field(
+    tmp_path, options
+) -> None:
+    subtitles = tmp_path / "lines.vtt"
+    subtitles.write_text("WEBVTT\n\n00:00.300 --> 00:01.200\nfrom a file\n", encoding="utf-8")
+    result = render(scenes.parse_spec(reel({"src": str(subtitles)})), tmp_path / "ok", options)
+    plain = frames_of(reel(), tmp_path / "plain", options)
+    captioned = mediatools.all_frames(result.video_path).astype(np.int16)
+    assert spans(caption_frames(captioned, plain)) == [(9, 35)]
+    assert [c.text for c in parse_vtt(result.captions["vtt"].read_text())] == ["from a file"]
+
+    broken = tmp_path / "broken.srt"
+    broken.write_text("1\n00:00:00,300 --> 00:00:00,100\nbackwards\n", encoding="utf-8")
+    late = tmp_path / "late.srt"
+    late.write_text("1\n00:00:00,300 --> 00:00:09,000\ntoo long\n", encoding="utf-8")
+    for source, wording in ((broken, "cue 1: "), (late, "past the end of the video")):
+        spec = scenes.parse_spec(reel({"src": str(source)}))
+        with pytest.raises(renderer.RenderError) as failed:
+            render(spec, tmp_path / source.stem, options)
+        assert failed.value.field == "captions.src" and wording in failed.value.message

@@ -12,6 +12,8 @@ from support.serverkit import (
     serving,
 )
 
+from server.cli import main
+
 
 @pytest.fixture
 async def start_server(tmp_path: Path, shared_assets: Path) -> AsyncIterator[StartServer]:
@@ -30,3 +32,19 @@ async def receiver() -> AsyncIterator[WebhookReceiver]:
     await hook.start()
     yield hook
     await hook.stop()
+
+
+@pytest.fixture
+def cli(capsys, monkeypatch, tmp_path):
+    """Run `reelfarm ARGS...` in-process: (exit code, stdout, stderr)."""
+    # Keep the operator's environment out: config comes from defaults and flags only.
+    for key in [k for k in __import__("os").environ if k.startswith("REELFARM_")]:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("REELFARM_STORAGE_DATA_DIR", str(tmp_path / "data"))
+
+    def run(*args: str) -> tuple[int, str, str]:
+        code = main(list(args))
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run

@@ -12,7 +12,6 @@ import pytest
 import support.media as mediatools
 
 import themes
-from server.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -21,22 +20,6 @@ def write_spec(folder: Path, data: dict | str) -> Path:
     path = folder / "spec.json"
     path.write_text(data if isinstance(data, str) else json.dumps(data))
     return path
-
-
-@pytest.fixture
-def cli(capsys, monkeypatch, tmp_path):
-    """Run `reelfarm ARGS...` in-process: (exit code, stdout, stderr)."""
-    # Keep the operator's environment out: config comes from defaults and flags only.
-    for key in [k for k in __import__("os").environ if k.startswith("REELFARM_")]:
-        monkeypatch.delenv(key)
-    monkeypatch.setenv("REELFARM_STORAGE_DATA_DIR", str(tmp_path / "data"))
-
-    def run(*args: str) -> tuple[int, str, str]:
-        code = main(list(args))
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
 
 
 def test_render_writes_the_video_and_a_poster_beside_it(cli, tmp_path, shared_assets):

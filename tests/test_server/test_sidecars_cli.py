@@ -12,7 +12,6 @@ import support.media as mediatools
 
 from renderer.sidecars import write_sidecars
 from scenes.subtitles import Cue, parse_srt, parse_vtt, to_srt
-from server.cli import main
 
 CUES = [Cue(0.1, 0.5, "déjà vu & <3"), Cue(1.25, 2.0, "Привет\n你好")]
 # Words 0.1-0.5 s, a pause longer than a page is held across, then one more: two cues, each
@@ -57,21 +56,6 @@ def test_a_directory_that_cannot_be_written_raises_and_leaves_nothing(tmp_path: 
     with pytest.raises(OSError):
         write_sidecars(CUES, missing)
     assert not missing.exists()
-
-
-@pytest.fixture
-def cli(capsys, monkeypatch, tmp_path):
-    """`reelfarm ARGS...` in-process: (exit code, stdout, stderr)."""
-    for key in [k for k in __import__("os").environ if k.startswith("REELFARM_")]:
-        monkeypatch.delenv(key)
-    monkeypatch.setenv("REELFARM_STORAGE_DATA_DIR", str(tmp_path / "data"))
-
-    def run(*args: str) -> tuple[int, str, str]:
-        code = main(list(args))
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
 
 
 def _spec(folder: Path, **extra) -> Path:

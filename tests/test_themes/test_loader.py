@@ -121,6 +121,8 @@ def test_operator_theme_overrides_a_builtin_and_may_extend_it(theme_dir):
         ('extends = "../builtin/default"\n', "extends", "must be a theme name"),
         ("name = 'x'\n", "name", "not a theme setting"),
         ("this is = = not toml\n", "not valid TOML", ""),
+        ('[captions]\nfamily = "comic"\n', "captions.family", "unknown font 'comic'"),
+        ('[captions]\nstyle = "wavy"\n', "captions.style", "karaoke"),
     ],
 )
 def test_bad_theme_file_names_file_and_key(theme_dir, text, key, wording):
@@ -178,3 +180,13 @@ def test_safe_area_follows_the_aspect_ratio():
 def test_builtin_files_are_packaged():
     assert Path(themes.BUILTIN_DIR, "default.toml").is_file()
     assert len(list(Path(themes.BUILTIN_DIR).glob("*.toml"))) >= 6
+
+
+def test_a_theme_sets_how_its_captions_look(theme_dir):
+    directory = theme_dir(
+        "subtitled", '[captions]\nstyle = "pop"\nfamily = "oswald"\nuppercase = true\n'
+    )
+    look = load_theme("subtitled", [directory]).captions
+    assert (look.style, look.family, look.uppercase) == ("pop", "oswald", True)
+    assert look.colour == "#ffffff" and look.highlight is None  # white; the accent lights
+    assert load_theme("default").captions.style == "karaoke"
