@@ -95,10 +95,10 @@ def brand_layers(length_s: float) -> dict:
          "end": round(0.1 + i * WORD_EVERY_S + 0.27, 3)}
         for i in range(count)
     ]  # fmt: skip
-    layers: dict = {"captions": {"words": words, "style": "karaoke"}}
-    if LOGO.is_file():
-        layers["overlays"] = [{"type": "logo", "src": str(LOGO), "corner": "top-right"}]
-    return layers
+    return {
+        "captions": {"words": words, "style": "karaoke"},
+        "overlays": [{"type": "logo", "src": str(LOGO), "corner": "top-right"}],
+    }
 
 
 def reel_spec(length_s: float) -> dict:

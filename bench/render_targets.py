@@ -36,7 +36,11 @@ TARGETS = [
            lambda v: v >= MIN_A_OVER_C),
     Target(f"captions + logo ≤ {MAX_CAPTIONS_COST}x the reel without", "captions",
            "captioned_over_plain", lambda v: v <= MAX_CAPTIONS_COST),
+    Target(f"captions + logo ≤ {MAX_CAPTIONS_COST}x the reel without, cold CLI", "captions",
+           "cli_captioned_over_plain", lambda v: v <= MAX_CAPTIONS_COST),
     Target(f"a/b ≥ {MIN_A_OVER_B}, captioned", "captions", "a_over_b",
+           lambda v: v >= MIN_A_OVER_B),
+    Target(f"a/b ≥ {MIN_A_OVER_B}, captioned, cold CLI", "captions", "cli_over_b",
            lambda v: v >= MIN_A_OVER_B),
 ]  # fmt: skip
 

@@ -36,29 +36,11 @@ def draw_card(
         raise RenderError(f"cannot draw the text: {exc}", scene.field) from None
     if drawn is None:
         return None
-    card, (left, top) = drawn
-    inked = card.getchannel("A").getbbox()
-    if inked is None:
-        return None
-    # From here on in frame coordinates; `card` is cropped with the region's offset.
-    ink = (inked[0] + left, inked[1] + top, inked[2] + left, inked[3] + top)
     animation, steps = scene.text.animation, scene.text.animation_frames
-    x0, y0, x1, y1 = ink
-    width, height = plan.size
-    if animation == "pop":
-        grow_x = round((x1 - x0) * (POP_OVERSHOOT - 1) / 2) + 1
-        grow_y = round((y1 - y0) * (POP_OVERSHOOT - 1) / 2) + 1
-        x0, y0, x1, y1 = x0 - grow_x, y0 - grow_y, x1 + grow_x, y1 + grow_y
-    # Even origin: yuv420p overlays land on even pixels, so the card does not shift by one.
-    x0, y0 = max(0, x0) & ~1, max(0, y0) & ~1
-    x1, y1 = min(width, x1), min(height, y1)
-    settled = card.crop((x0 - left, y0 - top, x1 - left, y1 - top))
-    frames = [settled]
-    if animation == "pop" and steps:
-        glyphs = card.crop(inked)
-        centre = ((ink[0] + ink[2]) / 2 - x0, (ink[1] + ink[3]) / 2 - y0)
-        frames = [pop_frame(glyphs, settled.size, centre, i / steps) for i in range(steps)]
-        frames.append(settled)
+    cropped = crop_to_ink(*drawn, plan.size, steps if animation == "pop" else 0)
+    if cropped is None:
+        return None
+    frames, x0, y0 = cropped
     pattern = tmp_dir / f"card-{scene.index}-%03d.png"
     for number, frame in enumerate(frames):
         frame.save(str(pattern) % number, compress_level=PNG_LEVEL)
@@ -69,8 +51,37 @@ def draw_card(
         x0,
         y0,
         fade_frames=steps if fades else 0,
-        slide_px=round(SLIDE_FRACTION * height) if animation == "slide-up" else 0,
+        slide_px=round(SLIDE_FRACTION * plan.size[1]) if animation == "slide-up" else 0,
     )
+
+
+def crop_to_ink(
+    card: Image.Image, origin: tuple[int, int], size: tuple[int, int], pop_steps: int = 0
+) -> tuple[list[Image.Image], int, int] | None:
+    """`card`, drawn at `origin` in a frame of `size`, cropped to its ink at an even origin
+    (yuv420p overlays land on even pixels, so it does not shift by one): its pictures and
+    where they go. With `pop_steps`, the crop has room for the pop's overshoot and the pop's
+    frames come first, ending on the settled card. None when the card has no ink."""
+    inked = card.getchannel("A").getbbox()
+    if inked is None:
+        return None
+    left, top = origin
+    # From here on in frame coordinates; `card` is cropped with its origin's offset.
+    ink = (inked[0] + left, inked[1] + top, inked[2] + left, inked[3] + top)
+    x0, y0, x1, y1 = ink
+    if pop_steps:
+        grow_x = round((x1 - x0) * (POP_OVERSHOOT - 1) / 2) + 1
+        grow_y = round((y1 - y0) * (POP_OVERSHOOT - 1) / 2) + 1
+        x0, y0, x1, y1 = x0 - grow_x, y0 - grow_y, x1 + grow_x, y1 + grow_y
+    x0, y0 = max(0, x0) & ~1, max(0, y0) & ~1
+    x1, y1 = min(size[0], x1), min(size[1], y1)
+    settled = card.crop((x0 - left, y0 - top, x1 - left, y1 - top))
+    if not pop_steps:
+        return [settled], x0, y0
+    glyphs = card.crop(inked)
+    centre = ((ink[0] + ink[2]) / 2 - x0, (ink[1] + ink[3]) / 2 - y0)
+    frames = [pop_frame(glyphs, settled.size, centre, i / pop_steps) for i in range(pop_steps)]
+    return [*frames, settled], x0, y0
 
 
 def pop_frame(

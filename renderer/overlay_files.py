@@ -16,7 +16,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 import themes
 from renderer import text
 from renderer.assets import resolve
-from renderer.card_files import PNG_LEVEL, POP_OVERSHOOT, SLIDE_FRACTION, pop_frame
+from renderer.card_files import PNG_LEVEL, SLIDE_FRACTION, crop_to_ink
 from renderer.overlay_plan import LogoPlan, LowerThirdPlan, OverlayPicture
 from renderer.plan import RenderPlan
 from renderer.types import AssetError, AssetPolicy, RenderError
@@ -73,33 +73,17 @@ def _lower_third(
         raise RenderError(f"cannot draw the text: {exc}", plate.field) from None
     if drawn is None:
         return None
-    card, (left, top) = drawn
-    inked = card.getchannel("A").getbbox()
-    if inked is None:
+    pop_steps = plate.enter_frames if plate.animation == "pop" else 0
+    cropped = crop_to_ink(*drawn, plan.size, pop_steps)
+    if cropped is None:
         return None
-    ink = (inked[0] + left, inked[1] + top, inked[2] + left, inked[3] + top)
-    x0, y0, x1, y1 = ink
-    if plate.animation == "pop":
-        grow_x = round((x1 - x0) * (POP_OVERSHOOT - 1) / 2) + 1
-        grow_y = round((y1 - y0) * (POP_OVERSHOOT - 1) / 2) + 1
-        x0, y0, x1, y1 = x0 - grow_x, y0 - grow_y, x1 + grow_x, y1 + grow_y
-    width, height = plan.size
-    x0, y0 = max(0, x0) & ~1, max(0, y0) & ~1
-    x1, y1 = min(width, x1), min(height, y1)
-    settled = card.crop((x0 - left, y0 - top, x1 - left, y1 - top))
-    frames = [settled]
-    if plate.animation == "pop":
-        glyphs = card.crop(inked)
-        centre = ((ink[0] + ink[2]) / 2 - x0, (ink[1] + ink[3]) / 2 - y0)
-        steps = plate.enter_frames
-        frames = [pop_frame(glyphs, settled.size, centre, i / steps) for i in range(steps)]
-        frames.append(settled)
+    frames, x0, y0 = cropped
     if len(frames) == 1:
         path = tmp_dir / f"overlay-{index}.png"
-        settled.save(path, compress_level=PNG_LEVEL)
+        frames[0].save(path, compress_level=PNG_LEVEL)
     else:
         path = tmp_dir / f"overlay-{index}-%03d.png"
         for number, frame in enumerate(frames):
             frame.save(str(path) % number, compress_level=PNG_LEVEL)
-    slide = round(SLIDE_FRACTION * height) if plate.animation == "slide-up" else 0
+    slide = round(SLIDE_FRACTION * plan.size[1]) if plate.animation == "slide-up" else 0
     return OverlayPicture(index, path, len(frames), x0, y0, slide_px=slide)

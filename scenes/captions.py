@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, PrivateAttr, model_validator
 
 from scenes.fields import Src, StrictModel
 from scenes.subtitles import Cue, SubtitleError, parse_srt, parse_vtt
@@ -60,6 +60,7 @@ class Captions(StrictModel):
     max_lines: int | None = Field(
         default=None, ge=1, le=MAX_LINES_PER_PAGE, description="lines per page, at most"
     )
+    _cues: list[Cue] | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _check_source(self) -> Captions:
@@ -70,25 +71,23 @@ class Captions(StrictModel):
         if self.words:
             _check_word_order(self.words)
         elif self.srt:
-            _parsed("srt", self.srt)
+            self._cues = _parsed("srt", self.srt)
         elif self.vtt:
-            _parsed("vtt", self.vtt)
+            self._cues = _parsed("vtt", self.vtt)
         return self
 
     def inline_cues(self) -> list[Cue] | None:
-        """The inline srt/vtt cues; None for `words` and `src`."""
-        if self.srt:
-            return _parsed("srt", self.srt)
-        if self.vtt:
-            return _parsed("vtt", self.vtt)
-        return None
+        """The inline srt/vtt cues, parsed once when the spec was checked; None for `words`
+        and `src`."""
+        return self._cues
 
     def last_time_s(self) -> tuple[str, float] | None:
         """The field and time of the latest end among inline words or cues (None for `src`)."""
-        if self.words:
-            index = max(range(len(self.words)), key=lambda i: self.words[i].end)  # type: ignore[index]
-            return f"words[{index}].end", self.words[index].end
-        cues = self.inline_cues()
+        words = self.words
+        if words:
+            index = max(range(len(words)), key=lambda i: words[i].end)
+            return f"words[{index}].end", words[index].end
+        cues = self._cues
         if cues:
             index = max(range(len(cues)), key=lambda i: cues[i].end_s)
             return ("srt" if self.srt else "vtt"), cues[index].end_s

@@ -74,7 +74,7 @@ def _pages(
         # Subtitle lines are shown as written; the word styles re-page them by words.
         whole_cues = style == "plain" and captions.max_words is None
     max_words = captions.max_words or DEFAULT_MAX_WORDS[style]
-    pages = paginate(
+    return paginate(
         groups,
         fps=plan.fps,
         total_frames=request.end_frame,
@@ -82,7 +82,6 @@ def _pages(
         whole_groups=whole_cues,
         hold=not from_cues,
     )
-    return tuple(page for page in pages if page.first >= request.first_frame)
 
 
 def _read_subtitles(request: CaptionRequest, policy: AssetPolicy, fps: int) -> list[Cue]:

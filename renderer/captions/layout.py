@@ -67,7 +67,7 @@ def band_for(theme: Theme, size: tuple[int, int], style: Style, position: str) -
     margins = theme.safe_areas.for_size(size)
     pad = round(style.px * PAD_EM)
     x0 = max(0, round(width * margins.x) - pad)
-    band_w = min(width - x0, width - 2 * x0)
+    band_w = width - 2 * x0
     line = style.measure(style.px, "Hg").line_advance(LINE_SPACING)
     band_h = min(height, round(line * style.max_lines) + 2 * pad)
     top, bottom = height * margins.top, height * (1 - margins.bottom)

@@ -17,10 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 from support.media import probe
+from support.s3 import S3Fixture, moto_s3
 from support.serverkit import (
     BEARER,
     Client,
@@ -58,34 +57,10 @@ AWS_ENV = {
 }
 
 
-@dataclass
-class S3Fixture:
-    endpoint: str
-    client: Any  # a boto3 S3 client on the moto server
-
-    def keys(self, bucket: str, prefix: str = "") -> list[str]:
-        found = self.client.list_objects_v2(Bucket=bucket, Prefix=prefix)
-        return sorted(item["Key"] for item in found.get("Contents", []))
-
-
 @pytest.fixture(scope="module")
 def s3() -> Iterator[S3Fixture]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=free_port(), verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    client = boto3.session.Session().client(
-        "s3",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="test-key",
-        aws_secret_access_key="test-secret",
-    )
-    for bucket in (OPERATOR_BUCKET, CLIENT_BUCKET):
-        client.create_bucket(Bucket=bucket)
-    yield S3Fixture(endpoint, client)
-    client.close()
-    server.stop()
+    with moto_s3(OPERATOR_BUCKET, CLIENT_BUCKET) as started:
+        yield started
 
 
 def _sections(

@@ -6,14 +6,12 @@ retention with the job's other objects."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
-import boto3
 import pytest
-from moto.server import ThreadedMotoServer
-from support.serverkit import Client, free_port, tiny_spec
+from support.s3 import S3Fixture, moto_s3
+from support.serverkit import Client, tiny_spec
 from support.waiting import wait_until
 
 from scenes.subtitles import Cue, parse_srt, parse_vtt
@@ -31,34 +29,10 @@ TYPES = {
 }
 
 
-@dataclass
-class Bucket:
-    endpoint: str
-    client: Any
-
-    def keys(self, bucket: str, prefix: str) -> list[str]:
-        found = self.client.list_objects_v2(Bucket=bucket, Prefix=prefix)
-        return sorted(item["Key"] for item in found.get("Contents", []))
-
-
 @pytest.fixture(scope="module")
-def s3() -> Iterator[Bucket]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=free_port(), verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    client = boto3.session.Session().client(
-        "s3",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="test-key",
-        aws_secret_access_key="test-secret",
-    )
-    for bucket in (OPERATOR_BUCKET, CLIENT_BUCKET):
-        client.create_bucket(Bucket=bucket)
-    yield Bucket(endpoint, client)
-    client.close()
-    server.stop()
+def s3() -> Iterator[S3Fixture]:
+    with moto_s3(OPERATOR_BUCKET, CLIENT_BUCKET) as started:
+        yield started
 
 
 @pytest.fixture
@@ -74,7 +48,7 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv(key, value)
 
 
-def _sections(s3: Bucket, retention_h: float = 72.0) -> dict[str, Any]:
+def _sections(s3: S3Fixture, retention_h: float = 72.0) -> dict[str, Any]:
     s3_section = {"bucket": OPERATOR_BUCKET, "prefix": PREFIX, "endpoint_url": s3.endpoint}
     return {
         "storage": {"retention_h": retention_h},
@@ -103,7 +77,7 @@ async def _plain_get(url: str) -> tuple[str, str]:
 
 
 async def test_sidecars_are_uploaded_typed_and_served_by_presigned_redirect(
-    start_server, aws_env, s3: Bucket
+    start_server, aws_env, s3: S3Fixture
 ) -> None:
     client = (await start_server(_sections(s3))).client
     job_id = (await _completed(client, CAPTIONED))["id"]
@@ -126,7 +100,7 @@ async def test_sidecars_are_uploaded_typed_and_served_by_presigned_redirect(
 
 
 async def test_a_clients_bucket_gets_the_sidecars_and_the_output_names_them(
-    start_server, aws_env, s3: Bucket
+    start_server, aws_env, s3: S3Fixture
 ) -> None:
     client = (await start_server(_sections(s3))).client
     body = {
@@ -156,7 +130,7 @@ async def test_a_clients_bucket_gets_the_sidecars_and_the_output_names_them(
     assert parse_srt(stored["Body"].read().decode("utf-8")) == CUES
 
 
-async def test_retention_deletes_the_sidecar_objects(start_server, aws_env, s3: Bucket) -> None:
+async def test_retention_deletes_the_sidecar_objects(start_server, aws_env, s3: S3Fixture) -> None:
     client = (await start_server(_sections(s3, retention_h=3 / 3600))).client  # three seconds
     job_id = (await _completed(client, CAPTIONED))["id"]
     prefix = f"{PREFIX}{job_id}/"
