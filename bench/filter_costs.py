@@ -1,7 +1,7 @@
 """What each theme's composition costs, per frame, and which of its parts cost what.
 
     .venv/bin/python bench/filter_costs.py [--themes all] [--ffmpeg system|bundled|both]
-                                           [--repeat 3] [--quick] [--json FILE]
+                                           [--repeat 3] [--quick] [--encoded] [--json FILE]
 
 The render's own FFmpeg command for the benchmark reel (bench/reel.py) is captured
 (bench/render_command.py) and run with its video, audio and poster sent to the null muxer:
@@ -14,9 +14,12 @@ one from a temporary theme dir, with one thing turned off:
 - effect: `effect = "none"` (no snow, sparkles, grain... layer);
 - transitions: `[transition] type = "none"`, every transition a cut;
 - text entrances: `text_animation = "none"`, cards shown at once.
-A part's cost is the whole composition's less its variant's. Every command runs --repeat
-times, the variants and builds alternating, and the run with the least CPU is kept. Runs of
-one command scatter by about 1 ms a frame on a 4 s reel (--quick), far less on the 12 s one.
+A part's cost is the whole composition's less its variant's. With --encoded the commands run
+as the render runs them, x264 and AAC included: a part's cost is then also what the encoder
+spends on what it draws (fine moving detail costs x264 far more than it costs to compose).
+Every command runs --repeat times, the variants and builds alternating, and the run with the
+least CPU is kept. Runs of one command scatter by about 1 ms a frame on a 4 s reel (--quick),
+far less on the 12 s one.
 A theme costs 4 variants x builds x --repeat runs of its composition.
 """
 
@@ -52,6 +55,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--ffmpeg", choices=("system", "bundled", "both"), default="both")
     parser.add_argument("--repeat", type=int, default=3, help="least CPU of N runs each")
     parser.add_argument("--quick", action="store_true", help="540x960, a 4 s reel, --repeat 1")
+    parser.add_argument("--encoded", action="store_true",
+                        help="run the render's own command, encoding included")  # fmt: skip
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args()
     if args.quick:
@@ -77,7 +82,7 @@ def composition_cpu_s(command: list[str]) -> float:
 
 
 def theme_costs(
-    reel: Reel, builds: list[Build], work: Path, theme_dir: Path, repeat: int
+    reel: Reel, builds: list[Build], work: Path, theme_dir: Path, repeat: int, encoded: bool
 ) -> list[dict]:
     """One row per build: the whole composition and each part, in CPU ms per frame."""
     names = variant_themes(reel.theme, theme_dir)
@@ -88,7 +93,7 @@ def theme_costs(
             spec = replace(reel, theme=name).spec()
             args = render_command(spec, home, work / f"cache-{build.name}", build.ffmpeg,
                                   (theme_dir,))  # fmt: skip
-            commands[build.name, part] = with_outputs(args, NULL, NULL)
+            commands[build.name, part] = args if encoded else with_outputs(args, NULL, NULL)
     least: dict[tuple[str, str], float] = {}
     for _ in range(repeat):
         for key, command in commands.items():
@@ -106,7 +111,7 @@ def theme_costs(
 
 
 COLUMNS = [
-    ("whole composition", "whole_ms"),
+    ("whole", "whole_ms"),
     ("effect", "effect_ms"),
     ("transitions", "transitions_ms"),
     ("text entrances", "text_entrances_ms"),
@@ -124,7 +129,8 @@ def main() -> None:
     builds = resolve_builds(args.ffmpeg, 0)
     for build in builds:
         print(f"ffmpeg {build.name} {build.version} {build.ffmpeg}")
-    print(f"reel {base.size}, {base.fps} fps, {base.frames} frames; x264 and AAC left out")
+    left_out = "encoding included" if args.encoded else "x264 and AAC left out"
+    print(f"reel {base.size}, {base.fps} fps, {base.frames} frames; {left_out}")
     work = Path(tempfile.mkdtemp(prefix="bench-filter-costs-", dir="/var/tmp"))
     rows = []
     try:
@@ -132,15 +138,17 @@ def main() -> None:
         theme_dir.mkdir()
         for name in names:
             for row in theme_costs(replace(base, theme=name), builds, work, theme_dir,
-                                   args.repeat):  # fmt: skip
+                                   args.repeat, args.encoded):  # fmt: skip
                 print(json.dumps(row), flush=True)
                 rows.append(row)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    print("\nCPU ms per frame, composition only (a part: the whole less the theme without it)")
+    what = "the render's command, encoding included" if args.encoded else "composition only"
+    print(f"\nCPU ms per frame, {what} (a part: the whole less the theme without it)")
     markdown_table(rows, ("theme", "theme"), COLUMNS)
     if args.json:
-        Path(args.json).write_text(json.dumps({"reel": vars(base), "rows": rows}, indent=2))
+        figures = {"reel": vars(base), "encoded": args.encoded, "rows": rows}
+        Path(args.json).write_text(json.dumps(figures, indent=2))
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 import themes
 from renderer import text
 from renderer.assets import resolve
-from renderer.card_files import PNG_LEVEL, SLIDE_FRACTION, crop_to_ink
+from renderer.card_files import PNG_LEVEL, SLIDE_FRACTION, crop_to_ink, pop_picture
 from renderer.overlay_plan import LogoPlan, LowerThirdPlan, OverlayPicture
 from renderer.plan import RenderPlan
 from renderer.types import AssetError, AssetPolicy, RenderError
@@ -60,30 +60,28 @@ def _logo(index: int, logo: LogoPlan, policy: AssetPolicy, tmp_dir: Path) -> Ove
     path = tmp_dir / f"overlay-{index}.png"
     picture.save(path, compress_level=PNG_LEVEL)
     x, y = logo.origin(height)
-    return OverlayPicture(index, path, 1, x, y)
+    return OverlayPicture(index, path, x, y)
 
 
 def _lower_third(
     index: int, plate: LowerThirdPlan, plan: RenderPlan, theme: themes.Theme, tmp_dir: Path
 ) -> OverlayPicture | None:
-    """The plate cropped to its ink (with room to pop), as one picture or a pop sequence."""
+    """The plate cropped to its ink (on the pop's margin when it pops), as one picture."""
     try:
         drawn = text.draw_card_region(plate.overlay, theme, plan.size)  # type: ignore[arg-type]
     except (OSError, ValueError) as exc:
         raise RenderError(f"cannot draw the text: {exc}", plate.field) from None
     if drawn is None:
         return None
-    pop_steps = plate.enter_frames if plate.animation == "pop" else 0
-    cropped = crop_to_ink(*drawn, plan.size, pop_steps)
+    pops = plate.animation == "pop" and plate.enter_frames > 0
+    cropped = crop_to_ink(*drawn, plan.size, pops)
     if cropped is None:
         return None
-    frames, x0, y0 = cropped
-    if len(frames) == 1:
-        path = tmp_dir / f"overlay-{index}.png"
-        frames[0].save(path, compress_level=PNG_LEVEL)
-    else:
-        path = tmp_dir / f"overlay-{index}-%03d.png"
-        for number, frame in enumerate(frames):
-            frame.save(str(path) % number, compress_level=PNG_LEVEL)
+    picture, x0, y0 = cropped
+    pop = None
+    if pops:
+        picture, pop = pop_picture(picture, plate.enter_frames)
+    path = tmp_dir / f"overlay-{index}.png"
+    picture.save(path, compress_level=PNG_LEVEL)
     slide = round(SLIDE_FRACTION * plan.size[1]) if plate.animation == "slide-up" else 0
-    return OverlayPicture(index, path, len(frames), x0, y0, slide_px=slide)
+    return OverlayPicture(index, path, x0, y0, slide_px=slide, pop=pop)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import scenes
+from renderer.pop import PopIn
 from scenes.overlays import LogoOverlay, LowerThirdOverlay, ProgressOverlay
 from themes import Theme
 
@@ -89,16 +90,20 @@ OverlayPlan = LogoPlan | ProgressPlan | LowerThirdPlan
 
 @dataclass(frozen=True)
 class OverlayPicture:
-    """What the render drew for overlay `index` of the plan: a picture at (x, y); with
-    `frames` > 1, `path` is an image2 pattern (an entrance drawn frame by frame) numbered
-    from 0 whose last picture is the settled one."""
+    """What the render drew for overlay `index` of the plan: a picture at (x, y); with a
+    `pop`, the picture is the plate on the pop's margin (see `renderer.pop`)."""
 
     index: int
     path: Path
-    frames: int
     x: int
     y: int
     slide_px: int = 0  # a slide-up entrance rises by this much
+    pop: PopIn | None = None
+
+    @property
+    def frames(self) -> int:
+        """How many frames the picture's layer has: the pop's, then the settled one."""
+        return 1 if self.pop is None else self.pop.frames + 1
 
 
 def plan_overlays(

@@ -37,9 +37,9 @@ def prepare(directory: Path) -> None:
 
 def publish(result: RenderResult, job_dir: Path) -> RenderResult:
     """Move the attempt's poster and caption files, then its video, into `job_dir` (the
-    result names them there), and remove the other attempts' directories. The video goes last,
-    so whoever finds it finds its poster and captions beside it."""
-    own = Path(result.video_path).parent
+    result names them there), and remove every attempt's directory, this one's too: once the
+    job reads as completed, its directory holds its outputs only. The video goes last, so
+    whoever finds it finds its poster and captions beside it."""
     poster = job_dir / Path(result.poster_path).name
     video = job_dir / Path(result.video_path).name
     captions = {kind: job_dir / Path(path).name for kind, path in result.captions.items()}
@@ -47,9 +47,8 @@ def publish(result: RenderResult, job_dir: Path) -> RenderResult:
     for kind, path in result.captions.items():
         os.replace(path, captions[kind])
     os.replace(result.video_path, video)
-    for other in job_dir.glob(f"{PREFIX}*"):
-        if other != own:
-            discard(other)
+    for attempt in job_dir.glob(f"{PREFIX}*"):
+        discard(attempt)
     return dataclasses.replace(result, video_path=video, poster_path=poster, captions=captions)
 
 

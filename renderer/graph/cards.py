@@ -6,6 +6,7 @@ from __future__ import annotations
 import ffmpeg
 
 from renderer.graph.inputs import Inputs
+from renderer.graph.pop import popped
 from renderer.graph.sources import CardLayer
 from renderer.graph.streams import YUV, Stream
 from renderer.plan import RenderPlan, TextLayer
@@ -14,8 +15,11 @@ from renderer.plan import RenderPlan, TextLayer
 def overlay_card(
     plan: RenderPlan, stream: Stream, card: CardLayer, text: TextLayer, inputs: Inputs
 ) -> Stream:
-    layer = inputs.picture(card.pattern, sequence=True)
-    layer = layer.filter("scale", **YUV).filter("format", pix_fmts="yuva420p")
+    layer = inputs.picture(card.path)
+    if card.pop is not None:
+        layer = popped(layer, card.pop, plan.fps)
+    else:
+        layer = layer.filter("scale", **YUV).filter("format", pix_fmts="yuva420p")
     if card.fade_frames:
         # Converted once, repeated as references, faded in on its own small alpha plane.
         layer = layer.filter("loop", loop=card.fade_frames, size=1, start=0).filter(

@@ -14,15 +14,8 @@ import ffmpeg
 from renderer.effects import EffectClip
 from renderer.graph.inputs import Inputs
 from renderer.graph.sources import GraphSources
-from renderer.graph.streams import YUV, Stream, cfr, split
+from renderer.graph.streams import YUV, Stream, cfr, merged_planes, split, tagged
 from renderer.plan import RenderPlan
-
-BT709_TAGS = {
-    "range": "tv",
-    "color_primaries": "bt709",
-    "color_trc": "bt709",
-    "colorspace": "bt709",
-}
 
 
 def with_effect(
@@ -43,20 +36,13 @@ def with_effect(
         length = plan.total_frames - first_frame if frames is None else frames
         mask = _mask(clip, inputs, first_frame, plan.fps).filter("trim", end_frame=length)
         colour = _colour_frame(clip, inputs, plan.fps).filter("trim", end_frame=length)
-        layers = [_tagged(stream) for stream in (video, colour, mask)]
+        layers = [tagged(stream) for stream in (video, colour, mask)]
         video = ffmpeg.filter(layers, "maskedmerge", planes=15)
     if sources.effect_filter:
         name, _, options = sources.effect_filter.partition("=")
         kwargs = dict(option.split("=", 1) for option in options.split(":") if option)
         video = video.filter(name, **kwargs)
     return video
-
-
-def _tagged(stream: Stream) -> Stream:
-    """The colour tags the output carries anyway, on each input of the blend: an FFmpeg that
-    negotiates colour spaces would otherwise convert an input whose tags differ (a mask is
-    untagged) every frame, which would also change the mask's values."""
-    return stream.filter("setparams", **BT709_TAGS)
 
 
 def _mask(clip: EffectClip, inputs: Inputs, first_frame: int, fps: int) -> Stream:
@@ -76,20 +62,10 @@ def _planes(stacked: Stream, clip: EffectClip) -> Stream:
     """The stacked grey mask as yuv420p: luma alpha above, chroma alpha below it (both U and V)."""
     luma, blue, red = split(stacked, 3)
     chroma = {"w": clip.chroma_width, "h": clip.chroma_height, "x": 0, "y": clip.height}
-    return ffmpeg.filter(
-        [
-            luma.filter("crop", w=clip.width, h=clip.height, x=0, y=0),
-            blue.filter("crop", **chroma),
-            red.filter("crop", **chroma),
-        ],
-        "mergeplanes",
-        map0s=0,
-        map0p=0,
-        map1s=1,
-        map1p=0,
-        map2s=2,
-        map2p=0,
-        format="yuv420p",
+    return merged_planes(
+        luma.filter("crop", w=clip.width, h=clip.height, x=0, y=0),
+        blue.filter("crop", **chroma),
+        red.filter("crop", **chroma),
     )
 
 

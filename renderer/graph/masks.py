@@ -1,5 +1,5 @@
 """Frames made inside the graph for transitions: a uniform value per frame, a flat colour, a
-static noise field.
+static noise field of 2x2 cells.
 
 Each is drawn on a 2x2 corner of a frame of the scene it goes with (`like`) and blown up to
 the full size by nearest-neighbour scaling, so a frame costs a fill of its planes (about
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from renderer.graph.streams import Stream, repeat
+from renderer.graph.streams import Stream, merged_planes, repeat, split, tagged
 
 Size = tuple[int, int]
 
@@ -82,10 +82,18 @@ def noise_limit(share: float) -> int:
 
 
 def noise_frames(like: Stream, frames: int, size: Size, fps: int) -> Stream:
-    """One frame of uniform per-sample noise (see NOISE_LEVELS), made once (about 5 ms at
-    1080x1920) and repeated `frames` times. The noise filter's seed is fixed, so every
-    render draws the same field."""
+    """One frame of uniform noise (see NOISE_LEVELS), made once (a few ms at 1080x1920) and
+    repeated `frames` times: one value per 2x2 cell, the same in the luma samples of the
+    cell and in its chroma sample, so a cell turns over whole, in its own colour. (Noise per
+    sample, each plane its own, turned luma and chroma apart, and made a dissolve's frames
+    cost x264 twice the bits and a third more time.) The noise filter's seed is fixed, so
+    every render draws the same field."""
+    width, height = size
+    cells = ((width + 1) // 2, (height + 1) // 2)
     stream = _corner(like).filter("trim", end_frame=1).filter("geq", lum=128)
-    stream = _full(stream, size).filter("noise", alls=100, allf="u")
-    stream = stream.filter("lutyuv", y=_STRETCH, u=_STRETCH, v=_STRETCH)
-    return repeat(stream, frames, fps)
+    stream = _full(stream, cells).filter("format", pix_fmts="gray")
+    stream = stream.filter("noise", alls=100, allf="u").filter("lut", c0=_STRETCH)
+    luma, blue, red = split(stream, 3)
+    luma = luma.filter("scale", w=width, h=height, flags="neighbor")
+    merged = merged_planes(luma, blue, red)
+    return repeat(tagged(merged).filter("setsar", sar="1"), frames, fps)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import ffmpeg
 
 from renderer.graph.inputs import Inputs
+from renderer.graph.pop import popped
 from renderer.graph.sources import GraphSources
 from renderer.graph.streams import YUV, Stream
 from renderer.overlay_plan import LowerThirdPlan, OverlayPicture, OverlayPlan, ProgressPlan
@@ -97,9 +98,11 @@ def _overlaid(
     )
 
 
-def _picture(picture: OverlayPicture, inputs: Inputs) -> Stream:
-    """The picture (or its entrance pictures) as yuva420p, converted once each."""
-    layer = inputs.picture(picture.path, sequence=picture.frames > 1)
+def _picture(picture: OverlayPicture, inputs: Inputs, fps: int) -> Stream:
+    """The picture as yuva420p, converted once (a pop: its entrance's frames, then it)."""
+    layer = inputs.picture(picture.path)
+    if picture.pop is not None:
+        return popped(layer, picture.pop, fps)
     return layer.filter("scale", **YUV).filter("format", pix_fmts="yuva420p")
 
 
@@ -118,7 +121,7 @@ def _logo(
     window: _Window,
     inputs: Inputs,
 ) -> Stream:
-    layer = _held(_picture(picture, inputs), 1, span[1] - span[0])
+    layer = _held(_picture(picture, inputs, window.fps), 1, span[1] - span[0])
     return _overlaid(video, window.timed(layer, span), span, window, x=picture.x, y=picture.y)
 
 
@@ -150,7 +153,7 @@ def _plate(
 ) -> Stream:
     """The lower third over its whole range, cut to the window: its entrance and exit are
     frames of the range, wherever the window starts."""
-    layer = _held(_picture(picture, inputs), picture.frames, plate.frames)
+    layer = _held(_picture(picture, inputs, window.fps), picture.frames, plate.frames)
     if plate.animation in ("fade", "slide-up"):
         layer = layer.filter("fade", t="in", start_frame=0, nb_frames=plate.enter_frames, alpha=1)
     if plate.exit_frames:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from renderer.effects import EffectClip
 from renderer.overlay_plan import OverlayPicture
+from renderer.pop import PopIn
 from renderer.probe import MediaInfo
 
 
@@ -14,17 +15,17 @@ from renderer.probe import MediaInfo
 class CardLayer:
     """A text card cropped to its ink, and how it enters.
 
-    Fades and slides are done by FFmpeg on the one settled image (`fade_frames` of alpha
-    ramp, `slide_px` of rise over the same frames); a "pop" is drawn by Pillow as an image
-    sequence of `frames` files that ends with the settled card.
+    Every entrance is done by FFmpeg on the one picture: `fade_frames` of alpha ramp,
+    `slide_px` of rise over the same frames, or a `pop` (then the picture is the card on
+    the pop's margin, see `renderer.graph.pop`).
     """
 
-    pattern: Path  # image2 pattern, e.g. card-3-%03d.png
-    frames: int
+    path: Path
     x: int
     y: int
     fade_frames: int = 0
     slide_px: int = 0
+    pop: PopIn | None = None
 
 
 @dataclass(frozen=True)

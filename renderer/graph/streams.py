@@ -5,12 +5,21 @@ from __future__ import annotations
 
 from typing import Any
 
+import ffmpeg
+
 Stream = Any  # an ffmpeg-python stream; the library has no type hints
 
 # Blurred backgrounds are blurred at this fraction of the size: cheap, and just as soft.
 BLUR_SCALE = 8
 # The colour conversions every layer goes through: HD matrix, limited range (what players expect).
 YUV = {"out_color_matrix": "bt709", "out_range": "tv"}
+# The tags of those frames (and of the output).
+BT709_TAGS = {
+    "range": "tv",
+    "color_primaries": "bt709",
+    "color_trc": "bt709",
+    "colorspace": "bt709",
+}
 # Clip frames keep their own matrix (HD video is bt709 already, and converting every frame
 # costs a third of the scaling); full-range phone video is still brought to limited range.
 CLIP_YUV = {"out_range": "tv"}
@@ -69,3 +78,26 @@ def blurred(stream: Stream, width: int, height: int) -> Stream:
 def split(stream: Stream, count: int) -> list[Stream]:
     node = stream.split()
     return [node[i] for i in range(count)]
+
+
+def merged_planes(luma: Stream, blue: Stream, red: Stream) -> Stream:
+    """One yuv420p stream of three grey ones, each a plane (full, half, half size): the
+    planes are referenced, not converted."""
+    return ffmpeg.filter(
+        [luma, blue, red],
+        "mergeplanes",
+        map0s=0,
+        map0p=0,
+        map1s=1,
+        map1p=0,
+        map2s=2,
+        map2p=0,
+        format="yuv420p",
+    )
+
+
+def tagged(stream: Stream) -> Stream:
+    """`stream` with the colour tags the output carries anyway: an FFmpeg that negotiates
+    colour spaces would otherwise convert an input of a blend whose tags differ (a mask, a
+    noise field: untagged) every frame, which would also change its values."""
+    return stream.filter("setparams", **BT709_TAGS)

@@ -143,6 +143,13 @@ def test_dissolve_turns_samples_over_once_each_spread_evenly(build):
         assert np.abs(turned.mean(axis=(1, 2)) - share_wanted).max() < 0.04
         # Once turned, a sample stays turned: a dissolve, not a flicker.
         assert np.all(turned[1:] >= turned[:-1])
+    # A 2x2 cell of luma turns with its chroma sample, all at once: no sample shows one
+    # scene's brightness in the other's colour.
+    luma_turned = planes[0] == LIGHT[0]
+    cells = luma_turned.reshape(frames, HEIGHT // 2, 2, WIDTH // 2, 2)
+    assert np.all(cells.min(axis=(2, 4)) == cells.max(axis=(2, 4)))
+    for chroma, b in zip(planes[1:], LIGHT[1:], strict=True):
+        assert np.array_equal(chroma == b, cells[:, :, 0, :, 0])
     # Spread over the whole frame, not a wipe: every 20x20 block is about half turned midway.
     blocks = (planes[0][frames // 2] == LIGHT[0]).reshape(HEIGHT // 20, 20, WIDTH // 20, 20)
     shares = blocks.mean(axis=(1, 3))
