@@ -28,7 +28,7 @@ EDGE_SPREAD_PX = 3
 def draw_card(
     plan: RenderPlan, scene: ScenePlan, theme: themes.Theme, tmp_dir: Path
 ) -> CardLayer | None:
-    """The scene's card cropped to its ink, written once (or as pop frames)."""
+    """The scene's card cropped to its ink (on the pop's margin when it pops), written once."""
     if scene.text is None:
         return None
     try:

@@ -61,9 +61,7 @@ class Inputs:
         """An FFmpeg input: decoded and pushed into the graph as fast as it is taken."""
         return ffmpeg.input(self._name(path, options), **options)
 
-    def picture(self, path: Path, *, sequence: bool = False) -> Stream:
-        """A picture read by the graph itself, only when needed; `sequence`: `path` is an
-        image2 pattern (card-3-%03d.png) numbered from 0."""
-        name = os.path.abspath(self._name(path, {"movie": True, "sequence": sequence}))
-        kwargs = {"filename": name, **({"f": "image2"} if sequence else {})}
-        return _SourceNode("movie", kwargs).stream()
+    def picture(self, path: Path) -> Stream:
+        """A picture read by the graph itself, only when needed."""
+        name = os.path.abspath(self._name(path, {"movie": True}))
+        return _SourceNode("movie", {"filename": name}).stream()
