@@ -56,6 +56,10 @@ def build_command(
     clip_sounds: list[Stream] = []
     streams = scene_streams(plan, range(len(plan.scenes)), sources, inputs, clip_sounds)
     video = finished(plan, join(plan, streams), sources, inputs)
+    # The graph ends the video itself: an output limit (-frames:v) on the file that also
+    # carries the sound makes FFmpeg 5.1 close it before the AAC encoder is flushed, and the
+    # sound ends 35 ms early.
+    video = video.filter("trim", end_frame=plan.total_frames)
     audio = build_audio(plan.audio, sources.audio, inputs.add, clip_sounds)
     video, still = split(video, 2)
     outputs = ffmpeg.merge_outputs(
@@ -63,7 +67,7 @@ def build_command(
             video,
             audio,
             str(output),
-            **video_options(plan, encoder_args, plan.total_frames),
+            **video_options(plan, encoder_args),
             **audio_options(plan),
             movflags="+faststart",
         ),
@@ -148,14 +152,13 @@ def command_head(ffmpeg_path: str, threads: int) -> list[str]:
     return head
 
 
-def video_options(plan: RenderPlan, encoder_args: list[str], frames: int) -> dict[str, object]:
-    """The encoder, its colour tags and a constant rate of `plan.fps` for `frames` frames."""
-    return {
-        **_pairs(encoder_args),
-        **_pairs(OUTPUT_COLOUR_TAGS),
-        "r": plan.fps,
-        "frames:v": frames,
-    }
+def video_options(
+    plan: RenderPlan, encoder_args: list[str], frames: int | None = None
+) -> dict[str, object]:
+    """The encoder, its colour tags and a constant rate of `plan.fps`; for `frames` frames
+    when given (else the graph ends the video)."""
+    limit = {} if frames is None else {"frames:v": frames}
+    return {**_pairs(encoder_args), **_pairs(OUTPUT_COLOUR_TAGS), "r": plan.fps, **limit}
 
 
 def audio_options(plan: RenderPlan) -> dict[str, object]:

@@ -82,3 +82,15 @@ def test_every_theme_renders_the_same_frames_on_both_builds(
     # Two x264 builds never encode bit-identically, and two swscale versions alias a fractal
     # differently pixel by pixel; over 8x8 blocks a missing or misplaced layer shows as tens.
     assert error.max() < 10, f"{theme}: frames differ by up to {error.max():.1f} between builds"
+
+
+def test_the_sound_runs_to_the_last_frame_on_both_builds(builds, render_spec, shared_assets):
+    """The music fades out to the video's last frame on both builds: the encoder's last
+    frames of sound are not cut off when the video's frames run out."""
+    titles = [{"type": "title", "title": str(i), "duration": 0.5} for i in range(4)]
+    titles[1]["voiceover"] = str(shared_assets / "voiceover.m4a")
+    spec = {"scenes": titles, "audio": {"music": str(shared_assets / "music.m4a")}}
+    for build, path in builds.items():
+        rendered = render_spec(spec, ffmpeg=path)
+        length_s = len(mediatools.pcm(rendered.video)) / 16_000
+        assert length_s == pytest.approx(2.0, abs=0.002), f"{build}: the sound lasts {length_s} s"
