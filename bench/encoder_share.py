@@ -10,7 +10,10 @@ kernel) is what composing the reel costs. A theme whose x264 seconds alone are f
 fastest theme's cannot render as fast as it, whatever the composition costs: the encoder
 spends that on the detail the theme draws. The least CPU of --repeat runs is kept.
 
-Needs `perf` (Debian's linux-perf) and Debian's FFmpeg on PATH.
+Needs `perf` (Debian's linux-perf) and Debian's FFmpeg on PATH. The bundled build is one
+static program, which perf cannot split by library; both builds run the same x264 at the
+same speed (BENCHMARKS.md, "Which FFmpeg auto takes"), and the render benchmark's (b')
+columns compare the encoder's share on both.
 """
 
 from __future__ import annotations

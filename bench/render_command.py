@@ -54,18 +54,13 @@ def render_command(
 def with_outputs(args: list[str], video: list[str], sound: list[str]) -> list[str]:
     """The render's command `args` with its outputs replaced: the video written by `video`
     (e.g. ["-f", "rawvideo", "-pix_fmt", "yuv420p", PATH]), the audio by `sound`, the poster
-    to the null muxer. The video keeps the render's output rate, and its frame count where
-    the command gives one (a segment's; the whole video's graph ends by itself): without the
-    rate, FFmpeg passes the graph's timestamps through to a raw or null output as they come,
-    and the frames it writes are not the ones the encoder is given (FFmpeg 5.1 repeats the
-    first frame, 9.0 drops 18 of 120)."""
+    to the null muxer. The video keeps the render's output rate: without it, FFmpeg passes
+    the graph's timestamps through to a raw or null output as they come, and the frames it
+    writes are not the ones the encoder is given (FFmpeg 5.1 repeats the first frame, 9.0
+    drops 18 of 120). The graph itself ends the video after the render's frame count."""
     maps = [i for i, arg in enumerate(args) if arg == "-map"]
     video_map, sound_map, poster_map = (args[i + 1] for i in maps)
-    video_output = args[maps[1] : maps[2]]
-    kept = []
-    for option in ("-frames:v", "-r"):
-        if option in video_output:
-            kept += [option, video_output[video_output.index(option) + 1]]
+    rate = ["-r", args[args.index("-r", maps[0]) + 1]]
     head = [args[0], "-nostdin", *args[1 : maps[0]]]
-    return [*head, "-map", video_map, *kept, *video, "-map", sound_map, *sound,
+    return [*head, "-map", video_map, *rate, *video, "-map", sound_map, *sound,
             "-map", poster_map, "-frames:v", "1", "-f", "null", "-"]  # fmt: skip

@@ -56,10 +56,6 @@ def build_command(
     clip_sounds: list[Stream] = []
     streams = scene_streams(plan, range(len(plan.scenes)), sources, inputs, clip_sounds)
     video = finished(plan, join(plan, streams), sources, inputs)
-    # The graph ends the video itself: an output limit (-frames:v) on the file that also
-    # carries the sound makes FFmpeg 5.1 close it before the AAC encoder is flushed, and the
-    # sound ends 35 ms early.
-    video = video.filter("trim", end_frame=plan.total_frames)
     audio = build_audio(plan.audio, sources.audio, inputs.add, clip_sounds)
     video, still = split(video, 2)
     outputs = ffmpeg.merge_outputs(
@@ -109,6 +105,11 @@ def finished(
     video = with_effect(plan, video, sources, inputs, **window)
     video = with_captions(plan, video, sources, inputs, **window)
     video = with_overlays(plan, video, sources, inputs, **window)
+    # The graph ends the video itself (the effect layer loops without end): an output limit
+    # (-frames:v) on a file that also carries sound makes FFmpeg 5.1 close it before the AAC
+    # encoder is flushed, and the sound ends 35 ms early.
+    length = plan.total_frames - first_frame if frames is None else frames
+    video = video.filter("trim", end_frame=length)
     return video.filter("setsar", sar="1").filter("format", pix_fmts="yuv420p")
 
 
@@ -152,13 +153,10 @@ def command_head(ffmpeg_path: str, threads: int) -> list[str]:
     return head
 
 
-def video_options(
-    plan: RenderPlan, encoder_args: list[str], frames: int | None = None
-) -> dict[str, object]:
-    """The encoder, its colour tags and a constant rate of `plan.fps`; for `frames` frames
-    when given (else the graph ends the video)."""
-    limit = {} if frames is None else {"frames:v": frames}
-    return {**_pairs(encoder_args), **_pairs(OUTPUT_COLOUR_TAGS), "r": plan.fps, **limit}
+def video_options(plan: RenderPlan, encoder_args: list[str]) -> dict[str, object]:
+    """The encoder, its colour tags and a constant rate of `plan.fps` (the graph sets how many
+    frames: `finished()`)."""
+    return {**_pairs(encoder_args), **_pairs(OUTPUT_COLOUR_TAGS), "r": plan.fps}
 
 
 def audio_options(plan: RenderPlan) -> dict[str, object]:

@@ -57,7 +57,7 @@ def build_segment_command(
     video = finished(
         plan, video, sources, inputs, first_frame=segment.first_frame, frames=segment.frames
     )
-    encoded = {**video_options(plan, encoder_args, segment.frames), "f": SEGMENT_FORMAT}
+    encoded = {**video_options(plan, encoder_args), "f": SEGMENT_FORMAT}
     if poster is None or segment.poster_frame is None:
         args = output_args(ffmpeg.output(video, str(output), **encoded))
     else:
