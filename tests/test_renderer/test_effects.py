@@ -48,7 +48,7 @@ def test_snow_clip_has_alpha_moves_and_is_white(ffmpeg, tmp_path):
     assert clip is not None and clip.path.is_file() and clip.path.parent == tmp_path
     info = probe(ffmpeg, clip.path)
     # Grey pictures, no conversion when decoded: the luma alpha with the chroma alpha below.
-    assert "targa" in info and "gray" in info and "180x480" in info
+    assert "tiff" in info and "gray" in info and "180x480" in info
     assert clip.colour == (255, 255, 255) and not clip.static
     frames = decode(ffmpeg, clip, 12)
     assert len(frames) == 12
