@@ -44,6 +44,9 @@ EFFECT_VERSION = 8
 # must not move a theme's snowflakes.
 SEED_VERSION = 6
 ENCODE_TIMEOUT_S = 300.0
+# A mask's file name starts with its version, so masks an earlier version made can be found
+# (and removed: `stale_masks`) without reading them.
+MASK_PREFIX = f"effect-v{EFFECT_VERSION}-"
 
 
 @dataclass(frozen=True)
@@ -100,7 +103,7 @@ def describe(theme: Theme, size: tuple[int, int], fps: int, cache_dir: Path) -> 
         return None
     width, height = size
     key = cache_key(theme, size, fps)
-    name = f"effect-{theme.effect}-{width}x{height}-{fps}fps-{key}.mkv"
+    name = f"{MASK_PREFIX}{theme.effect}-{width}x{height}-{fps}fps-{key}.mkv"
     return EffectClip(
         path=Path(cache_dir) / name,
         width=width,
@@ -147,6 +150,13 @@ def frames_of(theme: Theme, size: tuple[int, int], fps: int) -> Iterator[np.ndar
     painter = _painter(theme, size, fps)
     for index in range(frames):
         yield _rgba(painter(index), _colour(theme))
+
+
+def stale_masks(cache_dir: Path) -> list[Path]:
+    """The masks in `cache_dir` an earlier EFFECT_VERSION made: no render of this one reads
+    them. (Temporary files start with a dot and are not matched.)"""
+    masks = Path(cache_dir).glob("effect-*.mkv")
+    return sorted(path for path in masks if not path.name.startswith(MASK_PREFIX))
 
 
 def cache_key(theme: Theme, size: tuple[int, int], fps: int) -> str:

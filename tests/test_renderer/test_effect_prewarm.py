@@ -68,7 +68,7 @@ def test_runs_side_by_side_leave_whole_files(ffmpeg, tmp_path):
     assert len(results) == 2 and all(not result.failed for result in results)
     masks = sorted((cache / "effects").iterdir())
     # One of each, whole: no temporary file of the run that lost the rename is left.
-    assert [p.name.split("-")[1] for p in masks] == ["bokeh", "snow", "sparkles", "vignette"]
+    assert [p.name.split("-")[2] for p in masks] == ["bokeh", "snow", "sparkles", "vignette"]
     theme = themes.load_theme("neon")
     clip = effects.describe(theme, SIZES[0], FPS, cache / "effects")
     assert clip is not None and clip.path in masks
@@ -79,3 +79,16 @@ def test_a_stop_ends_the_run_before_the_next_file(ffmpeg, tmp_path):
     stop.set()
     done = prewarm.prepare_effects((), tmp_path / "cache", ffmpeg, sizes=SIZES, fps=FPS, stop=stop)
     assert done.made == 0 and not (tmp_path / "cache").exists()
+
+
+def test_masks_of_an_earlier_version_are_removed_and_the_current_kept(ffmpeg, tmp_path):
+    effects_dir = tmp_path / "cache" / "effects"
+    prewarm.prepare_effects((), tmp_path / "cache", ffmpeg, sizes=SIZES[:1], fps=FPS)
+    current = _made(effects_dir)
+    earlier = ["effect-snow-180x320-10fps-0123456789abcdef.mkv", "effect-v1-snow-180x320.mkv"]
+    kept = [".effect-snow-180x320.123.tmp.mkv", "notes.txt"]  # a write under way; not a mask
+    for name in [*earlier, *kept]:
+        (effects_dir / name).write_bytes(b"old")
+    done = prewarm.prepare_effects((), tmp_path / "cache", ffmpeg, sizes=SIZES[:1], fps=FPS)
+    assert done.removed == len(earlier) and done.made == 0 and done.found == len(current)
+    assert _made(effects_dir) == sorted([*current, *kept])

@@ -1,0 +1,143 @@
+"""What an effect mask costs to decode, per frame, in each lossless format FFmpeg can store grey in.
+
+    .venv/bin/python bench/mask_formats.py [--themes neon,sunset,winter]
+                                           [--ffmpeg system|bundled|both] [--repeat 3]
+
+Each theme's mask is made as a render makes it (`renderer.effects.effect_clip`, the benchmark
+reel's size and rate), then stored again in each candidate format. Every copy is decoded to
+the null muxer on one thread, the builds and formats alternating, and the least CPU (user +
+system) of --repeat runs is kept, less that of decoding a one-frame copy (FFmpeg's start-up).
+A copy counts only if it decodes to gray8 with the same pixels as the mask itself (a format
+that decodes to another pixel format would cost a conversion a frame in the graph).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from measure import children_cpu_s
+from reel import ROOT, Reel
+from render_builds import BUILD_NAMES, ffmpeg_path
+from render_report import markdown_table
+
+# Format name -> (FFmpeg output arguments, file suffix).
+FORMATS = {
+    "tiff packbits": (["-c:v", "tiff", "-compression_algo", "packbits"], "mkv"),
+    "tga rle": (["-c:v", "targa"], "mkv"),
+    "png": (["-c:v", "png", "-compression_level", "1", "-pred", "none"], "mkv"),
+    "ffv1": (["-c:v", "ffv1"], "mkv"),
+    "magicyuv": (["-c:v", "magicyuv"], "mkv"),
+    "raw": (["-c:v", "rawvideo"], "nut"),
+}
+COLUMNS = [("MB", "mb"), ("decode ms/frame", "decode_ms"), ("x fastest", "x_fastest")]
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--themes", default="neon,sunset,winter", help="themes with a mask")
+    parser.add_argument("--ffmpeg", choices=("system", "bundled", "both"), default="both")
+    parser.add_argument("--repeat", type=int, default=3, help="least CPU of N runs each")
+    parser.add_argument("--json", help="also write the figures to this file")
+    return parser.parse_args()
+
+
+def store(ffmpeg: str, mask: Path, name: str, out: Path, frames: int | None = None) -> Path:
+    args, suffix = FORMATS[name]
+    path = out / f"{name.replace(' ', '-')}{'-one' if frames else ''}.{suffix}"
+    limit = ["-frames:v", str(frames)] if frames else []
+    command = [ffmpeg, "-v", "error", "-y", "-i", str(mask), *limit, *args]
+    subprocess.run([*command, "-pix_fmt", "gray", str(path)], check=True)
+    return path
+
+
+def pixels_digest(ffmpeg: str, path: Path) -> str:
+    """A digest of every decoded frame as gray8: equal digests, equal masks."""
+    command = [ffmpeg, "-v", "error", "-threads", "1", "-i", str(path)]
+    raw = subprocess.run([*command, "-f", "rawvideo", "-pix_fmt", "gray", "-"],
+                         check=True, capture_output=True).stdout  # fmt: skip
+    return hashlib.sha256(raw).hexdigest()
+
+
+def decoded_pix_fmt(path: Path) -> str:
+    ffprobe = shutil.which("ffprobe")
+    if ffprobe is None:
+        raise SystemExit("needs ffprobe on PATH: apt-get install ffmpeg")
+    out = subprocess.run(
+        [ffprobe, "-v", "error", "-select_streams", "v", "-show_entries", "stream=pix_fmt",
+         "-of", "csv=p=0", str(path)], capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return out.stdout.strip()
+
+
+def decode_cpu_s(ffmpeg: str, path: Path) -> float:
+    before = children_cpu_s()
+    command = [ffmpeg, "-v", "error", "-threads", "1", "-i", str(path), "-f", "null", "-"]
+    subprocess.run(command, check=True, stdin=subprocess.DEVNULL)
+    return children_cpu_s() - before
+
+
+def theme_rows(theme: str, builds: dict[str, str], repeat: int, work: Path) -> list[dict]:
+    """One row per (format, build) for `theme`'s mask."""
+    from renderer import effects
+    from themes import load_theme
+
+    reel = Reel()
+    work.mkdir(parents=True)
+    maker = next(iter(builds.values()))  # makes the mask and its copies
+    clip = effects.effect_clip(load_theme(theme), (reel.width, reel.height), reel.fps, work, maker)
+    if clip is None or clip.static:
+        raise SystemExit(f"{theme}: no moving effect mask")
+    reference = pixels_digest(maker, clip.path)
+    copies = {name: (store(maker, clip.path, name, work), store(maker, clip.path, name, work, 1))
+              for name in FORMATS}  # fmt: skip
+    for name, (path, _) in copies.items():
+        if pixels_digest(maker, path) != reference or decoded_pix_fmt(path) != "gray":
+            raise SystemExit(f"{theme}: {name} does not decode to the mask's own gray8 pixels")
+    best: dict[tuple[str, str], float] = {}
+    for _ in range(repeat):
+        for build, ffmpeg in builds.items():
+            for name, (path, one) in copies.items():
+                cost = decode_cpu_s(ffmpeg, path) - decode_cpu_s(ffmpeg, one)
+                key = (name, build)
+                best[key] = min(best.get(key, cost), cost)
+    rows = []
+    for (name, build), cost in best.items():
+        mb = copies[name][0].stat().st_size / 1e6
+        rows.append({"theme": theme, "format": name, "build": build, "mb": round(mb, 1),
+                     "decode_ms": round(1000 * cost / (clip.frames - 1), 2)})  # fmt: skip
+    for build in builds:
+        group = [row for row in rows if row["build"] == build]
+        fastest = min(row["decode_ms"] for row in group)
+        for row in group:
+            row["x_fastest"] = round(row["decode_ms"] / fastest, 1)
+    return rows
+
+
+def main() -> None:
+    args = parse_args()
+    sys.path.insert(0, str(ROOT))
+    names = BUILD_NAMES if args.ffmpeg == "both" else (args.ffmpeg,)
+    builds = {name: ffmpeg_path(name) for name in names}
+    work = Path(tempfile.mkdtemp(prefix="bench-mask-formats-", dir="/var/tmp"))
+    everything = []
+    try:
+        for theme in args.themes.split(","):
+            rows = theme_rows(theme, builds, args.repeat, work / theme)
+            print(f"\n{theme}: its mask, {Reel().size}, decoded on one thread")
+            markdown_table(rows, ("format", "format"), COLUMNS)
+            everything += rows
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    if args.json:
+        Path(args.json).write_text(json.dumps({"builds": builds, "rows": everything}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
