@@ -22,8 +22,8 @@ each theme brings its own transition, effect and text entrances.
      layer: a naive user would not draw snow), timed on its first --moviepy-seconds; its
      per-frame cost stands for the whole reel.
 
-Every side of a theme runs --repeat times, the sides and the builds alternating, and the
-fastest of each is kept, so a shared machine's drift reaches all of them. Peak RSS is of the
+Every side of a theme runs --repeat times, in rounds over every theme, build and side in turn,
+and the fastest of each is kept, so a shared machine's drift reaches all of them. Peak RSS is of the
 whole process tree (Python and FFmpeg), sampled every 50 ms in a run of its own. --scenes
 repeats the six scenes to N scenes and reports wall time per frame and peak RSS per N.
 --captions renders the reel with and without karaoke captions (a word every 0.3 s) and a logo,
@@ -50,7 +50,7 @@ from render_captions import measure_captions, print_captions
 from render_report import add_x_fastest, print_tables, theme_rows, write_json
 from render_scenes import measure_scene_counts
 from render_targets import check_targets, print_targets
-from render_themes import BenchSettings, measure_theme
+from render_themes import BenchSettings, measure_themes
 
 
 def parse_args() -> argparse.Namespace:
@@ -102,8 +102,9 @@ def main() -> None:
     settings = BenchSettings(work, shm, args.threads, args.repeat, args.moviepy_seconds)
     themes_done, scenes_done, captions_done = [], [], []
     try:
-        for name in theme_names(args.themes) if args.themes else []:
-            rows = theme_rows(measure_theme(replace(base, theme=name), builds, settings))
+        reels = [replace(base, theme=name) for name in theme_names(args.themes or "")]
+        for result in measure_themes(reels, builds, settings) if reels else []:
+            rows = theme_rows(result)
             for row in rows:
                 print(json.dumps(row), flush=True)
             themes_done.extend(rows)

@@ -1,10 +1,13 @@
 """The benchmark reel in each theme, on each FFmpeg build: every side of the render benchmark.
 
-Per theme, `repeat` rounds; in each round every build in turn runs, one after the other:
-first use (a new `reelfarm render` process with an empty cache dir), (a) the warm worker
-on the cache that left, (b) the encode-only limit, and the cold CLI on the same cache. The
-two builds and the four sides alternate, so a shared machine's drift reaches all of them.
-(b') then runs `repeat` times per build, and MoviePy once per theme.
+`repeat` rounds; in each round every theme in turn, and for each theme every build in turn,
+runs one after the other: first use (a new `reelfarm render` process with an empty cache dir),
+(a) the warm worker on the cache that left, (b) the encode-only limit, the cold CLI on the same
+cache, and (b'). Themes, builds and sides alternate, so a shared machine's drift over a run of
+most of an hour reaches all of them alike: "x fastest" compares themes whose best samples come
+from the same stretch of the run, not one theme's early minutes with another's late ones.
+The raw frames (b) and (b') encode are made for each run and removed after it (1.1 GB each at
+1080x1920 for 12 s: all themes' at once would not fit in memory). MoviePy runs once per theme.
 """
 
 from __future__ import annotations
@@ -50,7 +53,6 @@ class ThemeRuns:
     encode_only_composed: list[Measured] = field(default_factory=list)  # (b')
     peak_rss: Measured | None = None  # (a) once more, sampled and not timed
     cache: Path | None = None  # the cache dir of the latest round
-    raw: Path | None = None  # (a)'s output decoded, for (b)
 
     def best(self) -> dict[str, Measured]:
         sides = ("warm", "cold_cli", "first_use", "encode_only", "encode_only_composed")
@@ -65,36 +67,47 @@ class ThemeResult:
     moviepy: Measured | None
 
 
-def measure_theme(reel: Reel, builds: list[Build], settings: BenchSettings) -> ThemeResult:
-    """Every side of the benchmark for `reel` (in its theme) on every build."""
-    home = settings.work / reel.theme
+def measure_themes(
+    reels: list[Reel], builds: list[Build], settings: BenchSettings
+) -> list[ThemeResult]:
+    """Every side of the benchmark for each of `reels` (one per theme) on every build."""
+    specs = {reel.theme: _spec_file(reel, settings.work) for reel in reels}
+    runs = {reel.theme: {b.name: ThemeRuns(reel.theme, b) for b in builds} for reel in reels}
+    try:
+        for index in range(settings.repeat):
+            for reel in reels:
+                for build in builds:
+                    _round(specs[reel.theme], reel, runs[reel.theme][build.name], index, settings)
+    finally:
+        for by_build in runs.values():
+            for theme_runs in by_build.values():
+                if theme_runs.cache:
+                    shutil.rmtree(theme_runs.cache, ignore_errors=True)
+    return [ThemeResult(reel.theme, reel, runs[reel.theme], _moviepy(specs[reel.theme], reel,
+            settings)) for reel in reels]  # fmt: skip
+
+
+def _spec_file(reel: Reel, work: Path) -> Path:
+    home = work / reel.theme
     home.mkdir(parents=True)
     spec_path = home / "reel.json"
     spec_path.write_text(json.dumps(reel.spec()))
-    runs = {build.name: ThemeRuns(reel.theme, build) for build in builds}
-    try:
-        for index in range(settings.repeat):
-            for build in builds:
-                _round(spec_path, reel, runs[build.name], index, settings)
-        _composed_rounds(spec_path, reel, list(runs.values()), settings)
-    finally:
-        for theme_runs in runs.values():
-            if theme_runs.raw:
-                theme_runs.raw.unlink(missing_ok=True)
-    moviepy = None
-    if settings.moviepy_seconds > 0:
-        seconds = min(settings.moviepy_seconds, reel.length_s)
-        moviepy = moviepy_run(spec_path, home / "moviepy.mp4", seconds, settings.threads, reel.fps)
-    for theme_runs in runs.values():
-        if theme_runs.cache:
-            shutil.rmtree(theme_runs.cache, ignore_errors=True)
-    return ThemeResult(reel.theme, reel, runs, moviepy)
+    return spec_path
+
+
+def _moviepy(spec_path: Path, reel: Reel, settings: BenchSettings) -> Measured | None:
+    if settings.moviepy_seconds <= 0:
+        return None
+    seconds = min(settings.moviepy_seconds, reel.length_s)
+    out = spec_path.parent / "moviepy.mp4"
+    return moviepy_run(spec_path, out, seconds, settings.threads, reel.fps)
 
 
 def _round(
     spec_path: Path, reel: Reel, runs: ThemeRuns, index: int, settings: BenchSettings
 ) -> None:
-    """First use on a new, empty cache dir; then (a), (b) and the cold CLI on what it left."""
+    """First use on a new, empty cache dir; then (a), (b), the cold CLI and (b') on what it
+    left."""
     home, build = spec_path.parent, runs.build
     if runs.cache:
         shutil.rmtree(runs.cache, ignore_errors=True)
@@ -102,34 +115,19 @@ def _round(
     config = cli_config(home / f"config-{build.name}.toml", build, runs.cache)
     runs.first_use.append(reelfarm_cli(spec_path, home / f"first-{build.name}.mp4", reel, config))
     out = home / f"out-{build.name}"
-    if runs.raw is None:
-        # Peak memory from a run of its own; it also makes the output (b) decodes.
+    if runs.peak_rss is None:
+        # Peak memory from a run of its own, sampled and not timed.
         runs.peak_rss = reelfarm(spec_path, out, reel, build, runs.cache, settings.threads,
                                  sample_rss=True)  # fmt: skip
-        raw = settings.shm / f"{reel.theme}-{build.name}-decoded.yuv"
-        runs.raw = decoded_frames(build, out / "video.mp4", raw, reel)
     runs.warm.append(reelfarm(spec_path, out, reel, build, runs.cache, settings.threads))
-    runs.encode_only.append(encode_limit(build, runs.raw, reel))
-    runs.cold_cli.append(reelfarm_cli(spec_path, home / f"cold-{build.name}.mp4", reel, config))
-
-
-def _composed_rounds(
-    spec_path: Path, reel: Reel, all_runs: list[ThemeRuns], settings: BenchSettings
-) -> None:
-    """(b') for every build, alternating, on the frames each build composed."""
-    raws = {}
+    raw = settings.shm / f"{reel.theme}-{build.name}.yuv"
     try:
-        for runs in all_runs:
-            if runs.raw:  # (b) is done: make room in memory
-                runs.raw.unlink(missing_ok=True)
-                runs.raw = None
-            raw = settings.shm / f"{reel.theme}-{runs.build.name}-composed.yuv"
-            assert runs.cache is not None
-            raws[runs.build.name] = composed_frames(spec_path, raw, runs.cache, runs.build, reel)
-        for _ in range(settings.repeat):
-            for runs in all_runs:
-                measured = encode_limit(runs.build, raws[runs.build.name], reel)
-                runs.encode_only_composed.append(measured)
+        runs.encode_only.append(
+            encode_limit(build, decoded_frames(build, out / "video.mp4", raw, reel), reel)
+        )
+        runs.cold_cli.append(reelfarm_cli(spec_path, home / f"cold-{build.name}.mp4", reel, config))
+        composed = composed_frames(spec_path, raw, runs.cache, build, reel)
+        runs.encode_only_composed.append(encode_limit(build, composed, reel))
     finally:
-        for raw in raws.values():
-            raw.unlink(missing_ok=True)
+        raw.unlink(missing_ok=True)
+        raw.with_suffix(".mp4").unlink(missing_ok=True)
