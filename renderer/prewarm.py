@@ -4,8 +4,8 @@
 effect mask and the background a render would otherwise make on first use. It skips what the
 cache already holds, and it is safe beside running renders: every file is written under a
 temporary name and renamed into place, so a render either finds a whole file or makes its own.
-Masks an earlier version of the drawing made are removed first: nothing reads them any more,
-and each version's set is tens of MB per theme and size.
+Masks and backgrounds an earlier version of the drawing made are removed first: nothing reads
+them any more, and each version's set is tens of MB per theme and size.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import themes
-from renderer import effects
-from renderer.render import theme_background
+from renderer import backgrounds, effects
+from renderer.backgrounds import theme_background
 from renderer.types import RenderError
 from scenes.spec import FORMATS
 
@@ -35,7 +35,7 @@ class Prepared:
 
     made: int = 0
     found: int = 0
-    removed: int = 0  # masks of an earlier version
+    removed: int = 0  # masks and backgrounds of an earlier version
     failed: list[tuple[str, str]] = field(default_factory=list)
 
 
@@ -54,7 +54,9 @@ def prepare_effects(
     render looks for them. A theme that cannot be loaded or drawn is logged and skipped; the
     others are still made. Setting `stop` ends the run between two files.
     """
-    done = Prepared(removed=_remove_stale_masks(Path(cache_dir) / "effects"))
+    stale = effects.stale_masks(Path(cache_dir) / "effects")
+    stale += backgrounds.stale_backgrounds(Path(cache_dir))
+    done = Prepared(removed=_remove(stale, cache_dir))
     for name in themes.list_themes(theme_dirs):
         try:
             theme = themes.load_theme(name, dirs=theme_dirs)
@@ -91,14 +93,14 @@ def _prepare_one(
     theme_background(theme, size, cache_dir)
 
 
-def _remove_stale_masks(effects_dir: Path) -> int:
+def _remove(stale: list[Path], cache_dir: Path) -> int:
     removed = 0
-    for path in effects.stale_masks(effects_dir):
+    for path in stale:
         try:
             path.unlink()
         except FileNotFoundError:  # another run removed it first
             continue
         removed += 1
     if removed:
-        log.info("removed %d effect masks of an earlier version from %s", removed, effects_dir)
+        log.info("removed %d files of an earlier version from %s", removed, cache_dir)
     return removed

@@ -12,20 +12,18 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import hashlib
-import os
 import shutil
 import tempfile
 import threading
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import scenes
 import themes
-from renderer import effects, text
+from renderer import effects
 from renderer.assets import resolve
+from renderer.backgrounds import theme_background
 from renderer.captions.files import prepare_captions
 from renderer.card_files import draw_card
 from renderer.encoder import FALLBACK_ENCODER, encoder_args, is_session_limit, working_encoders
@@ -53,8 +51,6 @@ VIDEO_NAME = "video.mp4"
 POSTER_NAME = "poster.jpg"
 # Media fetched and probed at once: downloads wait on the network, probes on FFmpeg.
 MEDIA_THREADS = 4
-# Bump when backgrounds are drawn differently, so cached ones are not reused.
-BACKGROUND_VERSION = 2
 
 
 def render(
@@ -253,28 +249,6 @@ def _effect_clip(
         raise
     except OSError as exc:
         raise RenderError(f"cannot make the {theme.effect} effect: {exc}", "theme") from None
-
-
-def theme_background(theme: themes.Theme, size: tuple[int, int], cache_dir: Path) -> Path:
-    """The theme's background at `size`, drawn once and kept in the cache dir (a 1080x1920
-    gradient takes a fifth of a second to draw; a warm worker renders many of the same).
-
-    It is kept as a raw PPM: FFmpeg decodes a picture once to probe it and again to use it,
-    both before the first frame, and inflating a full-frame PNG each time costs more than
-    reading 6 MB that the page cache holds. PPM, unlike BMP, is RGB in the order PNG decodes
-    to, so the colour conversion is the same, to the last bit."""
-    identity = repr(dataclasses.replace(theme, source="")) + f"{size}/v{BACKGROUND_VERSION}"
-    key = hashlib.sha256(identity.encode()).hexdigest()[:24]
-    path = cache_dir / "backgrounds" / f"{theme.name}-{size[0]}x{size[1]}-{key}.ppm"
-    if not path.is_file():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(f".{path.name}.{uuid.uuid4().hex}.part")
-        try:
-            text.draw_background(theme, size).save(partial, format="PPM")
-            os.replace(partial, path)
-        finally:
-            partial.unlink(missing_ok=True)
-    return path
 
 
 # --- encoding -----------------------------------------------------------------------------

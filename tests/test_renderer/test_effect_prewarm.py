@@ -6,7 +6,7 @@ import threading
 from pathlib import Path
 
 import themes
-from renderer import effects, prewarm
+from renderer import backgrounds, effects, prewarm
 
 SIZES = [(180, 320), (320, 180)]
 FPS = 10
@@ -92,3 +92,17 @@ def test_masks_of_an_earlier_version_are_removed_and_the_current_kept(ffmpeg, tm
     done = prewarm.prepare_effects((), tmp_path / "cache", ffmpeg, sizes=SIZES[:1], fps=FPS)
     assert done.removed == len(earlier) and done.made == 0 and done.found == len(current)
     assert _made(effects_dir) == sorted([*current, *kept])
+
+
+def test_backgrounds_of_an_earlier_version_are_removed_and_the_current_kept(ffmpeg, tmp_path):
+    drawn = tmp_path / "cache" / "backgrounds"
+    prewarm.prepare_effects((), tmp_path / "cache", ffmpeg, sizes=SIZES[:1], fps=FPS)
+    current = _made(drawn)
+    assert current and all(name.startswith(backgrounds.BACKGROUND_PREFIX) for name in current)
+    earlier = ["winter-180x320-0123456789abcdef01234567.ppm", "background-v1-winter-180x320.ppm"]
+    kept = [".background-v1-winter.123.part.ppm", "notes.txt"]  # a write under way; not one
+    for name in [*earlier, *kept]:
+        (drawn / name).write_bytes(b"old")
+    done = prewarm.prepare_effects((), tmp_path / "cache", ffmpeg, sizes=SIZES[:1], fps=FPS)
+    assert done.removed == len(earlier)
+    assert _made(drawn) == sorted([*current, *kept])
