@@ -100,7 +100,7 @@ def _moviepy(spec_path: Path, reel: Reel, settings: BenchSettings) -> Measured |
         return None
     seconds = min(settings.moviepy_seconds, reel.length_s)
     out = spec_path.parent / "moviepy.mp4"
-    return moviepy_run(spec_path, out, seconds, settings.threads, reel.fps)
+    return moviepy_run(spec_path, out, seconds, settings.threads)
 
 
 def _round(

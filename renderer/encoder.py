@@ -2,7 +2,9 @@
 
 The bundled FFmpeg lists `h264_nvenc` on machines without an NVIDIA GPU, and H100/H200/A100
 have no NVENC at all, so `-encoders` proves nothing: an encoder "works" when it encodes a few
-frames. The answer is cached per (ffmpeg, encoder) for the life of the process.
+frames. The answer is cached per (ffmpeg, encoder) for the life of the process. Where no NVIDIA
+device node exists there is no driver to open a session with, so NVENC is not tried at all: the
+trial costs a new `reelfarm render` 80 ms, a fair part of its start-up.
 """
 
 from __future__ import annotations
@@ -11,12 +13,15 @@ import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 from renderer.types import Quality
 
 KNOWN_ENCODERS = ("h264_nvenc", "libx264")
 FALLBACK_ENCODER = "libx264"
 TRIAL_TIMEOUT_S = 30.0
+# What the NVIDIA driver makes on Linux (and passes into containers), and WSL2's GPU device.
+NVIDIA_DEVICES = (Path("/dev/nvidiactl"), Path("/dev/dxg"))
 
 # NVENC refuses a session when the driver's per-system session cap is reached (GeForce cards).
 # That is "busy", not "broken": the render falls back to libx264 instead of failing.
@@ -72,7 +77,16 @@ def encoder_args(encoder: str, quality: str, threads: int) -> list[str]:
 
 def working_encoders(ffmpeg: str, prefer: Sequence[str]) -> list[str]:
     """The encoders of `prefer`, in order, that really encode with this FFmpeg."""
-    return [name for name in prefer if name in _PRESETS and _trial_encode(ffmpeg, name)]
+    return [
+        name
+        for name in prefer
+        if name in _PRESETS and _may_work(name) and _trial_encode(ffmpeg, name)
+    ]
+
+
+def _may_work(encoder: str) -> bool:
+    """False for NVENC on a machine with no NVIDIA device: nothing to trial it on."""
+    return not encoder.endswith("_nvenc") or any(device.exists() for device in NVIDIA_DEVICES)
 
 
 def is_session_limit(stderr: str) -> bool:

@@ -8,7 +8,7 @@ import stat
 import pytest
 import support.media as mediatools
 
-from renderer import RenderError
+from renderer import RenderError, encoder
 from renderer.encoder import encoder_args, is_session_limit, working_encoders
 from renderer.ffmpeg import AUTO_PREFERENCE, find_ffmpeg
 from renderer.probe import gpu_facts
@@ -50,6 +50,19 @@ def test_trial_encode_finds_libx264_and_no_nvenc_without_a_gpu():
     assert working[-1] == "libx264"
     if not gpu_facts():
         assert working == ["libx264"]
+
+
+def test_nvenc_is_not_tried_where_no_nvidia_device_exists(tmp_path, monkeypatch):
+    # An FFmpeg that fails every encode: an NVENC trial would be refused, not skipped.
+    failing = tmp_path / "ffmpeg"
+    failing.write_text('#!/bin/sh\necho tried >> "$0.calls"\nexit 1\n')
+    failing.chmod(0o755)
+    monkeypatch.setattr(encoder, "NVIDIA_DEVICES", (tmp_path / "nvidiactl",))
+    assert working_encoders(str(failing), ["h264_nvenc"]) == []
+    assert not (tmp_path / "ffmpeg.calls").exists()
+    (tmp_path / "nvidiactl").touch()
+    assert working_encoders(str(failing), ["h264_nvenc", "libx264"]) == []
+    assert (tmp_path / "ffmpeg.calls").read_text().count("tried") == 2
 
 
 def test_session_limit_is_recognised():
