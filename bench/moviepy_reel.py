@@ -3,11 +3,11 @@ crossfaded and composited, written with the codec, preset and threads Reelfarm u
 
     python bench/moviepy_reel.py SPEC OUT SECONDS THREADS
 
-It writes SECONDS of the reel taken evenly from every scene (the middle of each, where its
-motion and caption run), since the first seconds alone are the title card, MoviePy's cheapest
-scene. It prints the wall and CPU seconds (its own and FFmpeg's) that composing and writing
-took, and the frames written: Python's and MoviePy's imports are left out, as a warm Reelfarm
-worker leaves its own out.
+It writes SECONDS of the reel in short windows spread evenly over the whole timeline (2N + 1 of
+them for N scenes, so they fall on scenes and crossfades alike), since the first seconds alone
+are the title card, MoviePy's cheapest scene. It prints the wall and CPU seconds (its own and
+its FFmpeg readers' and writer's) that composing and writing took, and the frames written:
+Python's and MoviePy's imports are left out, as a warm Reelfarm worker leaves its own out.
 
 It takes what a user would copy from the spec's theme: its colours (a solid or a gradient
 background, drawn once with numpy), its title font and its transition's length, always as a
@@ -29,6 +29,7 @@ from moviepy import (
     AudioFileClip,
     CompositeVideoClip,
     ImageClip,
+    VideoClip,
     VideoFileClip,
     afx,
     concatenate_videoclips,
@@ -78,8 +79,9 @@ def text_image(lines: list[tuple[str, int]], theme: Theme, size: tuple[int, int]
     return np.asarray(card)
 
 
-def scene_layers(scene: dict, background: np.ndarray, theme: Theme) -> list:
-    """The clips stacked for one scene: a card, a photo with its motion, or the video."""
+def scene_layers(scene: dict, background: np.ndarray, theme: Theme, sources: list) -> list:
+    """The clips stacked for one scene: a card, a photo with its motion, or the video (added
+    to `sources`, to be closed when written)."""
     height, width = background.shape[:2]
     duration, unit = scene["duration"], width / 1080
     if scene["type"] in ("title", "outro"):
@@ -101,52 +103,56 @@ def scene_layers(scene: dict, background: np.ndarray, theme: Theme) -> list:
         elif scene["motion"] == "zoom-out":
             photo = photo.resized(lambda t, d=duration: 1.15 - 0.15 * t / d)
         return [photo.with_position("center"), caption]
-    video = VideoFileClip(scene["src"]).subclipped(0, duration).without_audio()
+    source = VideoFileClip(scene["src"], audio=False)
+    sources.append(source)
+    video = source.subclipped(0, min(duration, source.duration))
     video = video.resized(max(width / video.w, height / video.h)).with_position("center")
     return [video, caption]
 
 
-def compose(spec: dict, theme: Theme) -> CompositeVideoClip:
-    """Every scene, each starting half a fade before the last one ends, over the music."""
+def compose(spec: dict, theme: Theme, sources: list) -> CompositeVideoClip:
+    """Every scene, each crossfading into the next over the fade's length centred on their
+    boundary (as Reelfarm's timeline has it), over the music."""
     size = (spec["width"], spec["height"])
     fade = theme.transition.duration
     background = background_image(theme, *size)
-    clips = []
-    start = 0.0
+    total = sum(scene["duration"] for scene in spec["scenes"])
+    clips, start = [], 0.0
     for scene in spec["scenes"]:
-        duration = scene["duration"]
-        layers = scene_layers(scene, background, theme)
-        clip = CompositeVideoClip(layers, size=size).with_duration(duration)
-        clip = clip.with_start(max(0.0, start - fade / 2))
+        layers = scene_layers(scene, background, theme, sources)
+        begin, end = max(0.0, start - fade / 2), min(total, start + scene["duration"] + fade / 2)
+        clip = CompositeVideoClip(layers, size=size).with_duration(end - begin).with_start(begin)
         if clips:
             clip = clip.with_effects([vfx.CrossFadeIn(fade)])
         clips.append(clip)
-        start += duration
-    reel = CompositeVideoClip(clips, size=size).with_duration(start)
-    music = AudioFileClip(spec["audio"]["music"]).with_effects(
-        [afx.AudioLoop(duration=start), afx.MultiplyVolume(0.35)]
-    )
-    return reel.with_audio(music)
+        start += scene["duration"]
+    music = AudioFileClip(spec["audio"]["music"])
+    sources.append(music)
+    music = music.with_effects([afx.AudioLoop(duration=total), afx.MultiplyVolume(0.35)])
+    return CompositeVideoClip(clips, size=size).with_duration(total).with_audio(music)
 
 
-def sampled(reel: CompositeVideoClip, durations: list[float], seconds: float):
-    """`seconds` of `reel` in one window per scene, each at the middle of its scene."""
+def sampled(reel: CompositeVideoClip, scenes: int, seconds: float, fps: int) -> VideoClip:
+    """About `seconds` of `reel` as 2 * scenes + 1 windows of whole frames, one centred in each
+    of as many equal stretches of the reel."""
     if seconds >= reel.duration:
         return reel
-    window = seconds / len(durations)
-    windows, start = [], 0.0
-    for duration in durations:
-        middle = start + duration / 2
-        windows.append(reel.subclipped(middle - window / 2, middle + window / 2))
-        start += duration
+    count = 2 * scenes + 1
+    frames = max(1, round(seconds * fps / count))
+    last_start = int(reel.duration * fps) - frames
+    windows = []
+    for index in range(count):
+        centre = (index + 0.5) * reel.duration / count
+        first = min(last_start, max(0, round(centre * fps - frames / 2)))
+        windows.append(reel.subclipped(first / fps, (first + frames) / fps))
     return concatenate_videoclips(windows)
 
 
 def write_reel(spec_path: Path, out: Path, seconds: float, threads: int) -> int:
-    """Compose and write the sample; the frames written."""
-    spec = json.loads(spec_path.read_text())
-    reel = compose(spec, load_theme(spec["theme"]))
-    reel = sampled(reel, [scene["duration"] for scene in spec["scenes"]], seconds)
+    """Compose and write the sample, then close its sources; the frames written."""
+    spec, sources = json.loads(spec_path.read_text()), []
+    reel = compose(spec, load_theme(spec["theme"]), sources)
+    reel = sampled(reel, len(spec["scenes"]), seconds, spec["fps"])
     reel.write_videofile(
         str(out),
         fps=spec["fps"],
@@ -157,7 +163,9 @@ def write_reel(spec_path: Path, out: Path, seconds: float, threads: int) -> int:
         ffmpeg_params=["-crf", "23"],
         logger=None,
     )
-    return round(reel.duration * spec["fps"])
+    for source in sources:  # their FFmpeg readers end and are waited for: their CPU counts
+        source.close()
+    return int(round(reel.duration * spec["fps"], 6))
 
 
 def cpu_s() -> float:

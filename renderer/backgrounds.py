@@ -7,7 +7,8 @@ time costs more than reading 6 MB that the page cache holds. PPM, unlike BMP, is
 order PNG decodes to, so the colour conversion is the same, to the last bit.
 
 File names start with the drawing's version, so the backgrounds an earlier version drew can be
-found and removed (`stale_backgrounds`) without reading them: each is 6 MB at 1080x1920.
+found and removed (`stale_backgrounds`, `renderer.cache_files`) without reading them: each is
+6 MB at 1080x1920.
 """
 
 from __future__ import annotations
@@ -15,16 +16,19 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
+import re
 import uuid
 from pathlib import Path
 
-from renderer import text
+from renderer import cache_files, text
 from themes import Theme
 
 # Bump when backgrounds are drawn differently, so cached ones are not reused.
 BACKGROUND_VERSION = 2
 BACKGROUND_PREFIX = f"background-v{BACKGROUND_VERSION}-"
 SUBDIR = "backgrounds"
+# Backgrounds named before their names carried a version: winter-1080x1920-<key>.ppm.
+LEGACY_BACKGROUND = re.compile(r"[\w.-]+-\d+x\d+-[0-9a-f]{24}\.ppm")
 
 
 def theme_background(theme: Theme, size: tuple[int, int], cache_dir: Path) -> Path:
@@ -36,7 +40,9 @@ def theme_background(theme: Theme, size: tuple[int, int], cache_dir: Path) -> Pa
     key = hashlib.sha256(identity.encode()).hexdigest()[:24]
     name = f"{BACKGROUND_PREFIX}{theme.name}-{size[0]}x{size[1]}-{key}.ppm"
     path = Path(cache_dir) / SUBDIR / name
-    if not path.is_file():
+    if path.is_file():
+        cache_files.mark_used(path)
+    else:
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_name(f".{path.name}.{uuid.uuid4().hex}.part")
         try:
@@ -48,7 +54,7 @@ def theme_background(theme: Theme, size: tuple[int, int], cache_dir: Path) -> Pa
 
 
 def stale_backgrounds(cache_dir: Path) -> list[Path]:
-    """The backgrounds in `cache_dir`/backgrounds an earlier version drew: no render of this
-    one reads them. (Files being written start with a dot and are not matched.)"""
-    drawn = (Path(cache_dir) / SUBDIR).glob("*.ppm")
-    return sorted(path for path in drawn if not path.name.startswith((BACKGROUND_PREFIX, ".")))
+    """The backgrounds in `cache_dir`/backgrounds an earlier version drew that nothing has used
+    for a while: no render of this version reads them."""
+    directory = Path(cache_dir) / SUBDIR
+    return cache_files.stale_files(directory, "background", BACKGROUND_VERSION, LEGACY_BACKGROUND)

@@ -24,6 +24,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import subprocess
 import tempfile
 import uuid
@@ -34,6 +35,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from renderer import cache_files
 from renderer.painters import PAINTERS, STATIC, Clear, Painter, Setup
 from renderer.types import RenderError
 from themes import Theme, rgb
@@ -47,6 +49,8 @@ ENCODE_TIMEOUT_S = 300.0
 # A mask's file name starts with its version, so masks an earlier version made can be found
 # (and removed: `stale_masks`) without reading them.
 MASK_PREFIX = f"effect-v{EFFECT_VERSION}-"
+# Masks named before their names carried a version: effect-snow-1080x1920-30fps-<key>.mkv.
+LEGACY_MASK = re.compile(r"effect-[a-z]+-\d+x\d+-\d+fps-[0-9a-f]{16}\.mkv")
 
 
 @dataclass(frozen=True)
@@ -89,7 +93,10 @@ def effect_clip(
     The mask is a cached `.mkv`, made on first use, atomically.
     """
     clip = describe(theme, size, fps, cache_dir)
-    if clip is None or clip.path.is_file():
+    if clip is None:
+        return None
+    if clip.path.is_file():
+        cache_files.mark_used(clip.path)
         return clip
     clip.path.parent.mkdir(parents=True, exist_ok=True)
     painter = _painter(theme, size, fps)
@@ -153,10 +160,9 @@ def frames_of(theme: Theme, size: tuple[int, int], fps: int) -> Iterator[np.ndar
 
 
 def stale_masks(cache_dir: Path) -> list[Path]:
-    """The masks in `cache_dir` an earlier EFFECT_VERSION made: no render of this one reads
-    them. (Temporary files start with a dot and are not matched.)"""
-    masks = Path(cache_dir).glob("effect-*.mkv")
-    return sorted(path for path in masks if not path.name.startswith(MASK_PREFIX))
+    """The masks in `cache_dir` an earlier EFFECT_VERSION made that nothing has used for a
+    while (`renderer.cache_files`): no render of this version reads them."""
+    return cache_files.stale_files(cache_dir, "effect", EFFECT_VERSION, LEGACY_MASK)
 
 
 def cache_key(theme: Theme, size: tuple[int, int], fps: int) -> str:

@@ -2,13 +2,15 @@
 
 The bundled FFmpeg lists `h264_nvenc` on machines without an NVIDIA GPU, and H100/H200/A100
 have no NVENC at all, so `-encoders` proves nothing: an encoder "works" when it encodes a few
-frames. The answer is cached per (ffmpeg, encoder) for the life of the process. Where no NVIDIA
-device node exists there is no driver to open a session with, so NVENC is not tried at all: the
-trial costs a new `reelfarm render` 80 ms, a fair part of its start-up.
+frames. The answer is cached per (ffmpeg, encoder) for the life of the process. Where there is
+no trace of an NVIDIA driver (no device node, no loaded kernel module, no `nvidia-modprobe` to
+make the nodes on first use) there is nothing to open a session with, so NVENC is not tried at
+all: the trial costs a new `reelfarm render` 80 ms, a fair part of its start-up.
 """
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,8 +22,11 @@ from renderer.types import Quality
 KNOWN_ENCODERS = ("h264_nvenc", "libx264")
 FALLBACK_ENCODER = "libx264"
 TRIAL_TIMEOUT_S = 30.0
-# What the NVIDIA driver makes on Linux (and passes into containers), and WSL2's GPU device.
-NVIDIA_DEVICES = (Path("/dev/nvidiactl"), Path("/dev/dxg"))
+# Traces of an NVIDIA driver: its device node (also what a container gets), the kernel module's
+# version file, and WSL2's GPU device. Without udev rules, the nodes appear on first use, made
+# by the setuid `nvidia-modprobe` (NVIDIA_HELPER) that the driver's libraries call.
+NVIDIA_DEVICES = (Path("/dev/nvidiactl"), Path("/proc/driver/nvidia/version"), Path("/dev/dxg"))
+NVIDIA_HELPER = "nvidia-modprobe"
 
 # NVENC refuses a session when the driver's per-system session cap is reached (GeForce cards).
 # That is "busy", not "broken": the render falls back to libx264 instead of failing.
@@ -85,8 +90,10 @@ def working_encoders(ffmpeg: str, prefer: Sequence[str]) -> list[str]:
 
 
 def _may_work(encoder: str) -> bool:
-    """False for NVENC on a machine with no NVIDIA device: nothing to trial it on."""
-    return not encoder.endswith("_nvenc") or any(device.exists() for device in NVIDIA_DEVICES)
+    """False for NVENC on a machine with no trace of an NVIDIA driver: nothing to trial it on."""
+    if not encoder.endswith("_nvenc"):
+        return True
+    return any(path.exists() for path in NVIDIA_DEVICES) or bool(shutil.which(NVIDIA_HELPER))
 
 
 def is_session_limit(stderr: str) -> bool:

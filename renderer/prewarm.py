@@ -4,8 +4,9 @@
 effect mask and the background a render would otherwise make on first use. It skips what the
 cache already holds, and it is safe beside running renders: every file is written under a
 temporary name and renamed into place, so a render either finds a whole file or makes its own.
-Masks and backgrounds an earlier version of the drawing made are removed first: nothing reads
-them any more, and each version's set is tens of MB per theme and size.
+Masks and backgrounds an earlier version of the drawing made are removed first, once nothing has
+used them for two days (`renderer.cache_files`): each version's set is tens of MB per theme and
+size.
 """
 
 from __future__ import annotations

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import threading
+import time
 from pathlib import Path
 
 import themes
@@ -11,6 +13,7 @@ from renderer import backgrounds, effects, prewarm
 SIZES = [(180, 320), (320, 180)]
 FPS = 10
 EFFECT_THEMES = ("winter", "neon", "sunset", "bold")
+DAY = 86400
 
 
 def _operator_dir(tmp_path: Path) -> Path:
@@ -40,8 +43,8 @@ def test_every_theme_and_size_is_made_once(ffmpeg, tmp_path):
             # A render finds the mask: no FFmpeg run, or this missing binary would fail.
             clip = effects.effect_clip(theme, size, FPS, cache / "effects", "/nonexistent")
             assert clip is not None and clip.path.stat().st_size > 0
-    backgrounds = list((cache / "backgrounds").iterdir())
-    assert len(backgrounds) == (len(themes.list_themes(dirs)) - 1) * len(SIZES)
+    drawn = list((cache / "backgrounds").iterdir())
+    assert len(drawn) == (len(themes.list_themes(dirs)) - 1) * len(SIZES)
     assert not [name for name in _made(cache) if name.startswith(".")]  # no temporary files
 
     before = _made(cache)
@@ -81,28 +84,50 @@ def test_a_stop_ends_the_run_before_the_next_file(ffmpeg, tmp_path):
     assert done.made == 0 and not (tmp_path / "cache").exists()
 
 
-def test_masks_of_an_earlier_version_are_removed_and_the_current_kept(ffmpeg, tmp_path):
+def _leave(directory: Path, names: list[str], unused_s: float) -> None:
+    """Files as another version left them, last read or written `unused_s` ago."""
+    then = time.time() - unused_s
+    for name in names:
+        (directory / name).write_bytes(b"old")
+        os.utime(directory / name, (then, then))
+
+
+def test_masks_an_earlier_version_left_unused_are_removed_and_the_rest_kept(ffmpeg, tmp_path):
     effects_dir = tmp_path / "cache" / "effects"
     prewarm.prepare_effects((), tmp_path / "cache", ffmpeg, sizes=SIZES[:1], fps=FPS)
     current = _made(effects_dir)
     earlier = ["effect-snow-180x320-10fps-0123456789abcdef.mkv", "effect-v1-snow-180x320.mkv"]
-    kept = [".effect-snow-180x320.123.tmp.mkv", "notes.txt"]  # a write under way; not a mask
-    for name in [*earlier, *kept]:
-        (effects_dir / name).write_bytes(b"old")
+    _leave(effects_dir, earlier, unused_s=3 * DAY)
+    # In use by a node still on version 1; a later version's; a write under way; not a mask.
+    in_use = ["effect-v1-sparkles-180x320.mkv"]
+    _leave(effects_dir, in_use, unused_s=DAY / 2)
+    others = ["effect-v99-snow-180x320.mkv", ".effect-v1-snow.123.ab12cd34.tmp.mkv", "notes.txt"]
+    _leave(effects_dir, others, unused_s=3 * DAY)
     done = prewarm.prepare_effects((), tmp_path / "cache", ffmpeg, sizes=SIZES[:1], fps=FPS)
     assert done.removed == len(earlier) and done.made == 0 and done.found == len(current)
-    assert _made(effects_dir) == sorted([*current, *kept])
+    assert _made(effects_dir) == sorted([*current, *in_use, *others])
 
 
-def test_backgrounds_of_an_earlier_version_are_removed_and_the_current_kept(ffmpeg, tmp_path):
+def test_backgrounds_an_earlier_version_left_unused_are_removed_and_the_rest_kept(ffmpeg, tmp_path):
     drawn = tmp_path / "cache" / "backgrounds"
     prewarm.prepare_effects((), tmp_path / "cache", ffmpeg, sizes=SIZES[:1], fps=FPS)
     current = _made(drawn)
     assert current and all(name.startswith(backgrounds.BACKGROUND_PREFIX) for name in current)
     earlier = ["winter-180x320-0123456789abcdef01234567.ppm", "background-v1-winter-180x320.ppm"]
-    kept = [".background-v1-winter.123.part.ppm", "notes.txt"]  # a write under way; not one
-    for name in [*earlier, *kept]:
-        (drawn / name).write_bytes(b"old")
+    _leave(drawn, earlier, unused_s=3 * DAY)
+    in_use = ["neon-180x320-0123456789abcdef01234567.ppm"]
+    _leave(drawn, in_use, unused_s=DAY / 2)
+    others = ["background-v99-neon-180x320.ppm", ".background-v2-neon.ppm.ab12.part", "a.txt"]
+    _leave(drawn, others, unused_s=3 * DAY)
     done = prewarm.prepare_effects((), tmp_path / "cache", ffmpeg, sizes=SIZES[:1], fps=FPS)
     assert done.removed == len(earlier)
-    assert _made(drawn) == sorted([*current, *kept])
+    assert _made(drawn) == sorted([*current, *in_use, *others])
+
+
+def test_a_render_that_finds_a_cached_file_marks_it_used(tmp_path):
+    theme = themes.load_theme("winter")
+    path = backgrounds.theme_background(theme, SIZES[0], tmp_path)
+    then = time.time() - 3 * DAY
+    os.utime(path, (then, then))
+    assert backgrounds.theme_background(theme, SIZES[0], tmp_path) == path
+    assert time.time() - path.stat().st_mtime < DAY  # an unused-for-days check now keeps it

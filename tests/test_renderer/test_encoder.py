@@ -44,8 +44,11 @@ def test_unknown_encoders_and_qualities_are_refused():
         encoder_args("libx264", "ultra", 0)
 
 
-def test_trial_encode_finds_libx264_and_no_nvenc_without_a_gpu():
+def test_trial_encode_finds_libx264_and_no_nvenc_without_a_gpu(tmp_path, monkeypatch):
     ffmpeg = mediatools.ffmpeg_exe()
+    # As if a driver were there: the bundled build lists NVENC, and only its trial can fail.
+    (tmp_path / "nvidiactl").touch()
+    monkeypatch.setattr(encoder, "NVIDIA_DEVICES", (tmp_path / "nvidiactl",))
     working = working_encoders(ffmpeg, ["h264_nvenc", "libx264"])
     assert working[-1] == "libx264"
     if not gpu_facts():
@@ -58,6 +61,7 @@ def test_nvenc_is_not_tried_where_no_nvidia_device_exists(tmp_path, monkeypatch)
     failing.write_text('#!/bin/sh\necho tried >> "$0.calls"\nexit 1\n')
     failing.chmod(0o755)
     monkeypatch.setattr(encoder, "NVIDIA_DEVICES", (tmp_path / "nvidiactl",))
+    monkeypatch.setattr(encoder, "NVIDIA_HELPER", "no-such-nvidia-helper")
     assert working_encoders(str(failing), ["h264_nvenc"]) == []
     assert not (tmp_path / "ffmpeg.calls").exists()
     (tmp_path / "nvidiactl").touch()
