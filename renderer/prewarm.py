@@ -101,6 +101,9 @@ def _remove(stale: list[Path], cache_dir: Path) -> int:
             path.unlink()
         except FileNotFoundError:  # another run removed it first
             continue
+        except OSError as exc:  # not ours to remove (a read-only cache): prepare regardless
+            log.warning("cannot remove %s: %s", path, exc)
+            continue
         removed += 1
     if removed:
         log.info("removed %d files of an earlier version from %s", removed, cache_dir)

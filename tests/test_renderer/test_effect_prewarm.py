@@ -131,3 +131,13 @@ def test_a_render_that_finds_a_cached_file_marks_it_used(tmp_path):
     os.utime(path, (then, then))
     assert backgrounds.theme_background(theme, SIZES[0], tmp_path) == path
     assert time.time() - path.stat().st_mtime < DAY  # an unused-for-days check now keeps it
+
+
+def test_a_stale_file_that_cannot_be_removed_does_not_stop_preparing(ffmpeg, tmp_path):
+    stuck = tmp_path / "cache" / "effects" / "effect-v1-snow-180x320.mkv"
+    stuck.mkdir(parents=True)  # unlink() refuses a directory, as it would a read-only file
+    then = time.time() - 3 * DAY
+    os.utime(stuck, (then, then))
+    done = prewarm.prepare_effects((), tmp_path / "cache", ffmpeg, sizes=SIZES[:1], fps=FPS)
+    assert done.removed == 0 and done.made == len(EFFECT_THEMES) and not done.failed
+    assert stuck.is_dir()
