@@ -19,8 +19,9 @@ each theme brings its own transition, effect and text entrances.
      encoded again with the same encoder arguments; only that encode is timed;
 (b') the same with the frames exactly as Reelfarm's encoder received them;
 (c)  the reel composed as a typical MoviePy 2 user would, in the theme's colours (no effect
-     layer: a naive user would not draw snow), timed on --moviepy-seconds of it taken evenly
-     from every scene (imports left out); its per-frame cost stands for the whole reel.
+     layer: a naive user would not draw snow), timed on --moviepy-seconds of it in short
+     windows spread over the whole timeline (imports left out); its per-frame cost stands for
+     the whole reel.
 
 Every side of a theme runs --repeat times, in rounds over every theme, build and side in turn,
 and the fastest of each is kept, so a shared machine's drift reaches all of them. Peak RSS is of the

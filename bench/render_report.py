@@ -23,8 +23,9 @@ DEFINITIONS = {
     "(where x264 smoothed a theme's fine detail, (a)'s decoded output is cheaper to encode)",
     "x fastest at b'": "encoding the theme's own frames (b') against the fastest theme's "
     "render: the least x fastest can be with the frames as they are",
-    "(c)": "the reel composed per frame by MoviePy, timed on --moviepy-seconds taken evenly "
-    "from every scene, imports left out; its per-frame cost stands for the whole reel",
+    "(c)": "the reel composed per frame by MoviePy, timed on --moviepy-seconds in short "
+    "windows spread over the whole timeline, imports left out; its per-frame cost stands for "
+    "the whole reel",
 }
 
 
