@@ -7,6 +7,8 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 import themes
 from renderer import backgrounds, effects, prewarm
 
@@ -92,36 +94,37 @@ def _leave(directory: Path, names: list[str], unused_s: float) -> None:
         os.utime(directory / name, (then, then))
 
 
-def test_masks_an_earlier_version_left_unused_are_removed_and_the_rest_kept(ffmpeg, tmp_path):
-    effects_dir = tmp_path / "cache" / "effects"
-    prewarm.prepare_effects((), tmp_path / "cache", ffmpeg, sizes=SIZES[:1], fps=FPS)
-    current = _made(effects_dir)
-    earlier = ["effect-snow-180x320-10fps-0123456789abcdef.mkv", "effect-v1-snow-180x320.mkv"]
-    _leave(effects_dir, earlier, unused_s=3 * DAY)
-    # In use by a node still on version 1; a later version's; a write under way; not a mask.
-    in_use = ["effect-v1-sparkles-180x320.mkv"]
-    _leave(effects_dir, in_use, unused_s=DAY / 2)
-    others = ["effect-v99-snow-180x320.mkv", ".effect-v1-snow.123.ab12cd34.tmp.mkv", "notes.txt"]
-    _leave(effects_dir, others, unused_s=3 * DAY)
-    done = prewarm.prepare_effects((), tmp_path / "cache", ffmpeg, sizes=SIZES[:1], fps=FPS)
-    assert done.removed == len(earlier) and done.made == 0 and done.found == len(current)
-    assert _made(effects_dir) == sorted([*current, *in_use, *others])
+# Per cache: files an earlier version left, unused for days (removed); one a node still on the
+# earlier version uses (kept); a later version's, a write under way and a stranger (kept).
+LEFT_BEHIND = {
+    "effects": (
+        ["effect-snow-180x320-10fps-0123456789abcdef.mkv", "effect-v1-snow-180x320.mkv"],
+        ["effect-v1-sparkles-180x320.mkv"],
+        ["effect-v99-snow-180x320.mkv", ".effect-v1-snow.123.ab12cd34.tmp.mkv", "notes.txt"],
+    ),
+    "backgrounds": (
+        ["winter-180x320-0123456789abcdef01234567.ppm", "background-v1-winter-180x320.ppm"],
+        ["neon-180x320-0123456789abcdef01234567.ppm"],
+        ["background-v99-neon-180x320.ppm", ".background-v2-neon.ppm.ab12.part", "a.txt"],
+    ),
+}
 
 
-def test_backgrounds_an_earlier_version_left_unused_are_removed_and_the_rest_kept(ffmpeg, tmp_path):
-    drawn = tmp_path / "cache" / "backgrounds"
+@pytest.mark.parametrize("subdir", sorted(LEFT_BEHIND))
+def test_files_an_earlier_version_left_unused_are_removed_and_the_rest_kept(
+    ffmpeg, tmp_path, subdir
+):
+    directory = tmp_path / "cache" / subdir
     prewarm.prepare_effects((), tmp_path / "cache", ffmpeg, sizes=SIZES[:1], fps=FPS)
-    current = _made(drawn)
-    assert current and all(name.startswith(backgrounds.BACKGROUND_PREFIX) for name in current)
-    earlier = ["winter-180x320-0123456789abcdef01234567.ppm", "background-v1-winter-180x320.ppm"]
-    _leave(drawn, earlier, unused_s=3 * DAY)
-    in_use = ["neon-180x320-0123456789abcdef01234567.ppm"]
-    _leave(drawn, in_use, unused_s=DAY / 2)
-    others = ["background-v99-neon-180x320.ppm", ".background-v2-neon.ppm.ab12.part", "a.txt"]
-    _leave(drawn, others, unused_s=3 * DAY)
+    current = _made(directory)
+    prefix = {"effects": effects.MASK_PREFIX, "backgrounds": backgrounds.BACKGROUND_PREFIX}
+    assert current and all(name.startswith(prefix[subdir]) for name in current)
+    unused, in_use, others = LEFT_BEHIND[subdir]
+    _leave(directory, [*unused, *others], unused_s=3 * DAY)
+    _leave(directory, in_use, unused_s=DAY / 2)
     done = prewarm.prepare_effects((), tmp_path / "cache", ffmpeg, sizes=SIZES[:1], fps=FPS)
-    assert done.removed == len(earlier)
-    assert _made(drawn) == sorted([*current, *in_use, *others])
+    assert done.removed == len(unused) and done.made == 0
+    assert _made(directory) == sorted([*current, *in_use, *others])
 
 
 def test_a_render_that_finds_a_cached_file_marks_it_used(tmp_path):
