@@ -2,7 +2,8 @@
 
 Each kind names its files `<kind>-v<version>-…`; names from before versions were written into
 them match a kind's legacy pattern and count as version 0. A file is stale when its version is
-older than this one's and nothing has used it for `UNUSED_FOR_S`: nodes of two versions may
+older than this one's and nothing has used it for `UNUSED_FOR_S` (a temporary file left by a
+write that never finished is stale after as long, whatever its version): nodes of two versions may
 share one cache dir during a rolling upgrade, and a render of the older one may be about to open
 a file it found a moment ago (a segmented render opens it again for every segment). A file's
 last use is the later of its access time (the kernel's `relatime` moves it at least daily on a
@@ -31,14 +32,19 @@ def stale_files(
     legacy: re.Pattern[str],
     now: float | None = None,
 ) -> list[Path]:
-    """Files in `directory` of a version of `kind` older than `current`, unused for a while.
-    Files being written start with a dot and never match; newer versions' files are kept."""
+    """Files in `directory` of a version of `kind` older than `current`, unused for a while,
+    and writes of any version abandoned as long ago (a worker killed mid-write leaves its
+    temporary file, which starts with a dot). Newer versions' files are kept."""
     versioned = re.compile(rf"{re.escape(kind)}-v(\d+)-")
     now = time.time() if now is None else now
     stale = []
     for path in Path(directory).glob("*"):
-        found = versioned.match(path.name)
-        version = int(found.group(1)) if found else 0 if legacy.fullmatch(path.name) else None
+        if path.name.startswith(f".{kind}-"):
+            version = -1  # a write, which takes seconds: after days, abandoned
+        elif found := versioned.match(path.name):
+            version = int(found.group(1))
+        else:
+            version = 0 if legacy.fullmatch(path.name) else None
         if version is None or version >= current:
             continue
         with contextlib.suppress(FileNotFoundError):  # another run removed it first

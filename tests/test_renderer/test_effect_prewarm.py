@@ -94,18 +94,27 @@ def _leave(directory: Path, names: list[str], unused_s: float) -> None:
         os.utime(directory / name, (then, then))
 
 
-# Per cache: files an earlier version left, unused for days (removed); one a node still on the
-# earlier version uses (kept); a later version's, a write under way and a stranger (kept).
+# Per cache: files an earlier version left and a write abandoned, unused for days (removed);
+# one a node still on the earlier version uses and a write under way (kept); a later
+# version's and a stranger, unused for days (kept).
 LEFT_BEHIND = {
     "effects": (
-        ["effect-snow-180x320-10fps-0123456789abcdef.mkv", "effect-v1-snow-180x320.mkv"],
-        ["effect-v1-sparkles-180x320.mkv"],
-        ["effect-v99-snow-180x320.mkv", ".effect-v1-snow.123.ab12cd34.tmp.mkv", "notes.txt"],
+        [
+            "effect-snow-180x320-10fps-0123456789abcdef.mkv",
+            "effect-v1-snow-180x320.mkv",
+            ".effect-v8-snow-180x320.123.ab12cd34.tmp.mkv",
+        ],
+        ["effect-v1-sparkles-180x320.mkv", ".effect-v8-bokeh-180x320.124.ab12cd35.tmp.mkv"],
+        ["effect-v99-snow-180x320.mkv", "notes.txt"],
     ),
     "backgrounds": (
-        ["winter-180x320-0123456789abcdef01234567.ppm", "background-v1-winter-180x320.ppm"],
-        ["neon-180x320-0123456789abcdef01234567.ppm"],
-        ["background-v99-neon-180x320.ppm", ".background-v2-neon.ppm.ab12.part", "a.txt"],
+        [
+            "winter-180x320-0123456789abcdef01234567.ppm",
+            "background-v1-winter-180x320.ppm",
+            ".background-v2-neon-180x320-0123.ppm.ab12.part",
+        ],
+        ["neon-180x320-0123456789abcdef01234567.ppm", ".background-v2-bold-18.ppm.cd34.part"],
+        ["background-v99-neon-180x320.ppm", "a.txt"],
     ),
 }
 
