@@ -138,6 +138,6 @@ def moviepy_run(spec_path: Path, out: Path, seconds: float, threads: int) -> Mea
            str(seconds), str(threads)]  # fmt: skip
     printed = out.with_suffix(".timing")
     with printed.open("w") as stdout:
-        whole = run_tree(cmd, 1, cwd=ROOT, stdout=stdout)
+        whole = run_tree(cmd, 1, cwd=ROOT, stdout=stdout)  # for its peak RSS: frames unknown yet
     wall, cpu, frames = printed.read_text().split()[-3:]
     return Measured(float(wall), float(cpu), int(frames), whole.peak_rss_mb)

@@ -25,7 +25,8 @@ from themes import Theme
 
 # Bump when backgrounds are drawn differently, so cached ones are not reused.
 BACKGROUND_VERSION = 2
-BACKGROUND_PREFIX = f"background-v{BACKGROUND_VERSION}-"
+BACKGROUND_KIND = "background"
+BACKGROUND_PREFIX = cache_files.prefix(BACKGROUND_KIND, BACKGROUND_VERSION)
 SUBDIR = "backgrounds"
 # Backgrounds named before their names carried a version: winter-1080x1920-<key>.ppm.
 LEGACY_BACKGROUND = re.compile(r"[\w.-]+-\d+x\d+-[0-9a-f]{24}\.ppm")
@@ -57,4 +58,6 @@ def stale_backgrounds(cache_dir: Path) -> list[Path]:
     """The backgrounds in `cache_dir`/backgrounds an earlier version drew that nothing has used
     for a while: no render of this version reads them."""
     directory = Path(cache_dir) / SUBDIR
-    return cache_files.stale_files(directory, "background", BACKGROUND_VERSION, LEGACY_BACKGROUND)
+    return cache_files.stale_files(
+        directory, BACKGROUND_KIND, BACKGROUND_VERSION, LEGACY_BACKGROUND
+    )

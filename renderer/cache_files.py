@@ -25,6 +25,11 @@ UNUSED_FOR_S = 2 * 86400
 MARK_EVERY_S = 86400
 
 
+def prefix(kind: str, version: int) -> str:
+    """How the names of `kind`'s files of `version` start: what `stale_files` reads back."""
+    return f"{kind}-v{version}-"
+
+
 def stale_files(
     directory: Path,
     kind: str,
@@ -35,7 +40,7 @@ def stale_files(
     """Files in `directory` of a version of `kind` older than `current`, unused for a while,
     and writes of any version abandoned as long ago (a worker killed mid-write leaves its
     temporary file, which starts with a dot). Newer versions' files are kept."""
-    versioned = re.compile(rf"{re.escape(kind)}-v(\d+)-")
+    versioned = re.compile(rf"{re.escape(kind)}-v(\d+)-")  # `prefix`, read back
     now = time.time() if now is None else now
     stale = []
     for path in Path(directory).glob("*"):

@@ -48,7 +48,8 @@ SEED_VERSION = 6
 ENCODE_TIMEOUT_S = 300.0
 # A mask's file name starts with its version, so masks an earlier version made can be found
 # (and removed: `stale_masks`) without reading them.
-MASK_PREFIX = f"effect-v{EFFECT_VERSION}-"
+MASK_KIND = "effect"
+MASK_PREFIX = cache_files.prefix(MASK_KIND, EFFECT_VERSION)
 # Masks named before their names carried a version: effect-snow-1080x1920-30fps-<key>.mkv.
 LEGACY_MASK = re.compile(r"effect-[a-z]+-\d+x\d+-\d+fps-[0-9a-f]{16}\.mkv")
 
@@ -162,7 +163,7 @@ def frames_of(theme: Theme, size: tuple[int, int], fps: int) -> Iterator[np.ndar
 def stale_masks(cache_dir: Path) -> list[Path]:
     """The masks in `cache_dir` an earlier EFFECT_VERSION made that nothing has used for a
     while (`renderer.cache_files`): no render of this version reads them."""
-    return cache_files.stale_files(cache_dir, "effect", EFFECT_VERSION, LEGACY_MASK)
+    return cache_files.stale_files(cache_dir, MASK_KIND, EFFECT_VERSION, LEGACY_MASK)
 
 
 def cache_key(theme: Theme, size: tuple[int, int], fps: int) -> str:

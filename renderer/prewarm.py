@@ -36,7 +36,7 @@ class Prepared:
 
     made: int = 0
     found: int = 0
-    removed: int = 0  # masks and backgrounds of an earlier version
+    removed: int = 0  # masks and backgrounds of an earlier version, abandoned writes
     failed: list[tuple[str, str]] = field(default_factory=list)
 
 
@@ -106,5 +106,5 @@ def _remove(stale: list[Path], cache_dir: Path) -> int:
             continue
         removed += 1
     if removed:
-        log.info("removed %d files of an earlier version from %s", removed, cache_dir)
+        log.info("removed %d stale files from %s", removed, cache_dir)
     return removed

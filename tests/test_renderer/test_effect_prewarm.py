@@ -136,12 +136,22 @@ def test_files_an_earlier_version_left_unused_are_removed_and_the_rest_kept(
     assert _made(directory) == sorted([*current, *in_use, *others])
 
 
-def test_a_render_that_finds_a_cached_file_marks_it_used(tmp_path):
+def _found_by_a_render(subdir: str, cache: Path, ffmpeg: str) -> Path:
     theme = themes.load_theme("winter")
-    path = backgrounds.theme_background(theme, SIZES[0], tmp_path)
+    if subdir == "backgrounds":
+        return backgrounds.theme_background(theme, SIZES[0], cache)
+    clip = effects.effect_clip(theme, SIZES[0], FPS, cache / "effects", ffmpeg)
+    assert clip is not None
+    return clip.path
+
+
+@pytest.mark.parametrize("subdir", sorted(LEFT_BEHIND))
+def test_a_render_that_finds_a_cached_file_marks_it_used(ffmpeg, tmp_path, subdir):
+    path = _found_by_a_render(subdir, tmp_path, ffmpeg)
     then = time.time() - 3 * DAY
     os.utime(path, (then, then))
-    assert backgrounds.theme_background(theme, SIZES[0], tmp_path) == path
+    # Found, not made again: a missing FFmpeg would fail a mask that had to be made.
+    assert _found_by_a_render(subdir, tmp_path, "/nonexistent") == path
     assert time.time() - path.stat().st_mtime < DAY  # an unused-for-days check now keeps it
 
 
